@@ -1,0 +1,1 @@
+CREATE TABLE widgets (id UUID PRIMARY KEY DEFAULT gen_random_uuid(), name TEXT NOT NULL UNIQUE);

@@ -1,0 +1,2 @@
+ALTER TABLE widgets ADD COLUMN color TEXT NOT NULL DEFAULT 'blue';
+INSERT INTO widgets (name) VALUES ('first');

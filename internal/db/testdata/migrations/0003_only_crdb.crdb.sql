@@ -1,0 +1,1 @@
+ALTER TABLE widgets CONFIGURE ZONE USING gc.ttlseconds = 600;
