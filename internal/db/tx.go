@@ -113,3 +113,19 @@ func sleepBackoff(ctx context.Context, attempt int) error {
 		return nil
 	}
 }
+
+// Retry runs fn, a single statement in its own implicit transaction, again on
+// serialization failures. Both engines run a lone statement atomically, so
+// hot paths can skip BEGIN/COMMIT round trips.
+func (db *DB) Retry(ctx context.Context, fn func(ctx context.Context) error) error {
+	var err error
+	for attempt := 1; attempt <= MaxTxAttempts; attempt++ {
+		if err = fn(ctx); err == nil || !IsRetryable(err) {
+			return err
+		}
+		if werr := sleepBackoff(ctx, attempt); werr != nil {
+			return fmt.Errorf("%w (last error: %v)", werr, err)
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrTooManyRetries, err)
+}

@@ -75,3 +75,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// Close releases a Server that was never started.
+func (s *Server) Close() error { return s.ln.Close() }

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/atollgg/atoll/global"
+	"github.com/atollgg/atoll/global/identity"
+	"github.com/atollgg/atoll/internal/authn"
+	"github.com/atollgg/atoll/internal/obs"
+	"github.com/atollgg/atoll/internal/password"
+)
+
+// shutdownGrace is how long in-flight requests get after SIGTERM: shorter
+// than Kubernetes' default 30 s termination grace period.
+const shutdownGrace = 20 * time.Second
+
+func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Config, error)) {
+	f := newFlags(name, stderr)
+	dbURL := f.String("database-url", "", "PostgreSQL or CockroachDB URL (required)")
+	addr := f.String("http-addr", "127.0.0.1:8080", "HTTP listen address")
+	public := f.String("public-url", "", "URL players and cells use to reach this core; the token issuer (default http://<http-addr>)")
+	dataDir := f.String("data-dir", "", "directory for generated signing and PII keys (required)")
+	admin := f.String("admin-token", "", "bearer token of the operators' admin API (empty disables it)")
+	cells := f.String("cell-tokens", "", "per-cell service credentials: cell-id=token,...")
+	rate := f.String("auth-rate-limit", "", `auth rate limits: "off", or "ip=120/min,burst=60;account=10/min;register=10/min"`)
+	piiKeys := f.String("pii-keys", "", "email encryption keys kid:base64key,... (first active); empty generates them in the data dir")
+	piiIndex := f.String("pii-index-key", "", "blind-index key (base64, 32 bytes)")
+	argonM := f.Uint("argon2-memory-kib", 0, "argon2id memory in KiB (0: default 19456)")
+	argonT := f.Uint("argon2-iterations", 0, "argon2id iterations (0: default)")
+	argonP := f.Uint("argon2-parallelism", 0, "argon2id parallelism (0: default)")
+	ttl := f.Duration("access-ttl", 15*time.Minute, "access token lifetime")
+	rotate := f.Duration("key-rotation", 0, "rotate the signing key this often (0: never)")
+	oidc := f.String("oidc-issuers", "", "accepted OpenID Connect issuers: issuer_url|client_id[|jwks_url],...")
+	proxies := f.String("trusted-proxies", "", "CIDRs of load balancers allowed to set X-Forwarded-For")
+	maxConns := f.Int("db-max-conns", 0, "database pool size (0: 32)")
+	primary := f.String("primary-region", "", "CockroachDB primary region (enables the multi-region layout)")
+	regions := f.String("regions", "", "other CockroachDB regions, comma-separated")
+	logLevel := f.String("log-level", "info", "debug, info, warn or error")
+	f.markSecret("admin-token", "cell-tokens", "pii-keys", "pii-index-key", "database-url")
+	build := func() (global.Config, error) {
+		log, err := obs.NewLogger(stderr, *logLevel)
+		if err != nil {
+			return global.Config{}, err
+		}
+		cfg := global.Config{
+			DatabaseURL: *dbURL, HTTPAddr: *addr, PublicURL: strings.TrimRight(*public, "/"), DataDir: *dataDir,
+			AdminToken: *admin, AuthRateLimit: *rate, PIIKeys: *piiKeys, PIIIndexKey: *piiIndex,
+			AccessTTL: *ttl, KeyRotation: durationOrZero(*rotate), DBMaxConns: int32(*maxConns),
+			PrimaryRegion: *primary, Log: log,
+		}
+		if *regions != "" {
+			cfg.Regions = strings.Split(*regions, ",")
+		}
+		if *argonM != 0 || *argonT != 0 || *argonP != 0 {
+			p := password.DefaultParams()
+			if *argonM != 0 {
+				p.Memory = uint32(*argonM)
+			}
+			if *argonT != 0 {
+				p.Iterations = uint32(*argonT)
+			}
+			if *argonP != 0 {
+				p.Parallelism = uint8(*argonP)
+			}
+			cfg.Argon2 = p
+		}
+		if *cells != "" {
+			if cfg.CellTokens, err = authn.ParseSecrets(*cells); err != nil {
+				return cfg, fmt.Errorf("cell tokens: %w", err)
+			}
+		}
+		if *oidc != "" {
+			for _, e := range strings.Split(*oidc, ",") {
+				parts := strings.Split(strings.TrimSpace(e), "|")
+				if len(parts) < 2 || len(parts) > 3 {
+					return cfg, fmt.Errorf("oidc issuer %q: want issuer_url|client_id[|jwks_url]", e)
+				}
+				p := identity.OIDCProvider{Issuer: parts[0], ClientID: parts[1]}
+				if len(parts) == 3 {
+					p.JWKSURL = parts[2]
+				}
+				cfg.OIDC = append(cfg.OIDC, p)
+			}
+		}
+		if *proxies != "" {
+			for _, c := range strings.Split(*proxies, ",") {
+				p, err := netip.ParsePrefix(strings.TrimSpace(c))
+				if err != nil {
+					return cfg, fmt.Errorf("trusted proxy %q: %w", c, err)
+				}
+				cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+			}
+		}
+		return cfg, cfg.Validate()
+	}
+	return f, build
+}
+
+func runGlobal(ctx context.Context, args []string, _, stderr io.Writer) error {
+	f, build := globalFlags("global", stderr)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	cfg, err := build()
+	if err != nil {
+		return err
+	}
+	srv, err := global.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+	<-ctx.Done()
+	cfg.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

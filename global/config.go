@@ -1,0 +1,119 @@
+package global
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/atollgg/atoll/global/identity"
+	"github.com/atollgg/atoll/internal/authn"
+	"github.com/atollgg/atoll/internal/password"
+	"github.com/atollgg/atoll/internal/ratelimit"
+)
+
+// Config is the global core's whole configuration.
+type Config struct {
+	// DatabaseURL is a PostgreSQL or CockroachDB URL (ATOLL_DATABASE_URL).
+	DatabaseURL string
+	// DBMaxConns is the pool size; zero means db.DefaultMaxConns.
+	DBMaxConns int32
+	// HTTPAddr is the listen address, e.g. 127.0.0.1:8080 (ATOLL_HTTP_ADDR).
+	HTTPAddr string
+	// PublicURL is the URL players and cells reach this core at; it is the
+	// tokens' issuer. Empty means http://<HTTPAddr>.
+	PublicURL string
+	// DataDir holds generated signing and PII keys (ATOLL_DATA_DIR).
+	DataDir string
+	// AdminToken authenticates the operators' admin API; empty disables it.
+	AdminToken string
+	// CellTokens are the per-cell service credentials (ATOLL_CELL_TOKENS).
+	CellTokens authn.Secrets
+	// AuthRateLimit is "off", empty for the defaults, or
+	// "ip=120/min,burst=60;account=10/min;register=10/min".
+	AuthRateLimit string
+	// PIIKeys is "kid:base64key,..." (first is active); empty means keys
+	// generated in DataDir. PIIIndexKey is the blind-index key (base64).
+	PIIKeys, PIIIndexKey string
+	// Argon2 are the password hashing parameters; zero means password.DefaultParams().
+	Argon2 password.Params
+	// AccessTTL is the access token lifetime; zero means 15 minutes.
+	AccessTTL time.Duration
+	// KeyRotation rotates the signing key this often; zero disables rotation.
+	KeyRotation time.Duration
+	// OIDC lists accepted external OpenID Connect issuers.
+	OIDC []identity.OIDCProvider
+	// TrustedProxies may set X-Forwarded-For.
+	TrustedProxies []netip.Prefix
+	// PrimaryRegion and Regions lay the database out across CockroachDB
+	// regions; empty leaves it single-region. Ignored on PostgreSQL.
+	PrimaryRegion string
+	Regions       []string
+	// Log is the logger; nil means a JSON logger on stderr at info.
+	Log *slog.Logger
+}
+
+// Validate reports every problem with cfg at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("database URL is required (ATOLL_DATABASE_URL, --database-url)"))
+	}
+	if c.HTTPAddr == "" {
+		errs = append(errs, errors.New("HTTP listen address is required (ATOLL_HTTP_ADDR, --http-addr)"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data directory is required (ATOLL_DATA_DIR, --data-dir)"))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < authn.MinSecretLength {
+		errs = append(errs, fmt.Errorf("admin token must be at least %d characters", authn.MinSecretLength))
+	}
+	if _, err := ParseAuthLimits(c.AuthRateLimit); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Argon2 != (password.Params{}) {
+		if err := c.Argon2.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.AccessTTL < 0 || c.AccessTTL > time.Hour {
+		errs = append(errs, errors.New("access token TTL must be between 1s and 1h: access tokens are bearer credentials cells verify offline"))
+	}
+	return errors.Join(errs...)
+}
+
+// ParseAuthLimits reads ATOLL_AUTH_RATE_LIMIT.
+func ParseAuthLimits(spec string) (identity.Limits, error) {
+	l := identity.DefaultLimits()
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return l, nil
+	}
+	if strings.EqualFold(spec, "off") {
+		l.Off = true
+		return l, nil
+	}
+	for _, part := range strings.Split(spec, ";") {
+		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return l, fmt.Errorf("auth rate limit %q: want name=rate, e.g. ip=120/min,burst=60", part)
+		}
+		r, err := ratelimit.ParseRate(val)
+		if err != nil {
+			return l, fmt.Errorf("auth rate limit %s: %w", name, err)
+		}
+		switch strings.TrimSpace(name) {
+		case "ip":
+			l.PerIP = r
+		case "account":
+			l.PerAcct = r
+		case "register":
+			l.Register = r
+		default:
+			return l, fmt.Errorf("auth rate limit: unknown scope %q (want ip, account or register)", name)
+		}
+	}
+	return l, nil
+}

@@ -1,0 +1,136 @@
+package identity
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/atollgg/atoll/global/audit"
+	"github.com/atollgg/atoll/internal/db"
+	"github.com/atollgg/atoll/internal/httpx"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// DeviceRequest is the body of POST /auth/device.
+type DeviceRequest struct {
+	DeviceID string `json:"device_id"`
+}
+
+// Device ids are client-generated identifiers (a UUID or a platform id):
+// at least 10 characters so they are not guessable, at most 128.
+const (
+	minDeviceID = 10
+	maxDeviceID = 128
+)
+
+func validDeviceID(id string) bool {
+	if len(id) < minDeviceID || len(id) > maxDeviceID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// deviceHash is what is stored: a device id is a bearer credential.
+func deviceHash(id string) string {
+	h := sha256.Sum256([]byte("atoll-device:" + id))
+	return hex.EncodeToString(h[:])
+}
+
+// deviceLoginSQL logs an existing device in with one statement (one round
+// trip, one implicit transaction): find the player, stamp last_login and
+// store the new refresh token. It returns no row for an unknown device.
+const deviceLoginSQL = `
+WITH p AS (
+	SELECT d.player_id FROM devices d JOIN players pl ON pl.id = d.player_id
+	WHERE d.device_hash = $1 AND pl.deleted_at IS NULL
+), stamp AS (
+	UPDATE players SET last_login = now() WHERE id IN (SELECT player_id FROM p) RETURNING id
+)
+INSERT INTO refresh_tokens (token_hash, family_id, player_id, expires_at, family_expires_at)
+SELECT $2, $3, player_id, $4, $5 FROM p
+RETURNING player_id::TEXT`
+
+var errDeviceRace = errors.New("device created concurrently")
+
+func (s *Service) device(w http.ResponseWriter, r *http.Request) error {
+	var req DeviceRequest
+	if err := httpx.DecodeJSON(w, r, &req, maxAuthBody); err != nil {
+		return err
+	}
+	if !validDeviceID(req.DeviceID) {
+		return httpx.BadRequest("device_id must be %d-%d printable ASCII characters", minDeviceID, maxDeviceID)
+	}
+	dh := deviceHash(req.DeviceID)
+	if err := s.allow(r, s.ipLimit, "device", "d:"+dh); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	now := s.now()
+	sess := s.newSession(now)
+	// Two attempts: a first-use race with another request for the same
+	// device loses the insert, then finds the device on the fast path.
+	for attempt := 0; attempt < 2; attempt++ {
+		id, err := s.deviceLogin(ctx, dh, sess)
+		created := false
+		if errors.Is(err, pgx.ErrNoRows) {
+			id, err = s.deviceCreate(ctx, dh, sess)
+			created = true
+			if errors.Is(err, errDeviceRace) {
+				continue
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("device login: %w", err)
+		}
+		resp, err := s.respond(id, sess, now, created)
+		if err != nil {
+			return err
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		httpx.WriteJSON(w, status, resp)
+		return nil
+	}
+	return errors.New("device login: lost the creation race twice")
+}
+
+func (s *Service) deviceLogin(ctx context.Context, dh string, sess pendingSession) (string, error) {
+	var id string
+	// One statement in its own implicit transaction: no BEGIN/COMMIT round trips on the hot path.
+	err := s.db.Retry(ctx, func(ctx context.Context) error {
+		return s.db.Pool.QueryRow(ctx, deviceLoginSQL, dh, sess.hash, sess.family, sess.expires, sess.familyExpires).Scan(&id)
+	})
+	return id, err
+}
+
+func (s *Service) deviceCreate(ctx context.Context, dh string, sess pendingSession) (string, error) {
+	id := uuid.NewString()
+	err := s.db.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		name := generatedUsername("guest_")
+		if _, err := tx.Exec(ctx, `INSERT INTO players (id, username, username_norm, auth_provider_id) VALUES ($1, $2, $2, 'device')`, id, name); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO devices (device_hash, player_id) VALUES ($1, $2)`, dh, id); err != nil {
+			return err
+		}
+		if err := sess.store(ctx, tx, id); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.Event{Kind: audit.Registered, PlayerID: id, Actor: "player", Details: map[string]any{"provider": "device"}})
+	})
+	if db.IsUniqueViolation(err, "devices_pkey") {
+		return "", errDeviceRace
+	}
+	return id, err
+}

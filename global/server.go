@@ -1,0 +1,268 @@
+package global
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/atollgg/atoll/global/identity"
+	"github.com/atollgg/atoll/global/players"
+	"github.com/atollgg/atoll/global/schema"
+	"github.com/atollgg/atoll/internal/db"
+	"github.com/atollgg/atoll/internal/httpx"
+	"github.com/atollgg/atoll/internal/obs"
+	"github.com/atollgg/atoll/internal/password"
+	"github.com/atollgg/atoll/internal/pii"
+	"github.com/atollgg/atoll/internal/tokens"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Audience is the "aud" of Atoll access tokens.
+const Audience = "atoll"
+
+// Concurrency and timing limits.
+const (
+	// maxConcurrentHashes bounds argon2id work: each hash holds Memory KiB,
+	// so 2x the cores keeps a login flood from exhausting RAM or starving
+	// other requests of CPU.
+	maxConcurrentHashes = 8
+	// keyOverlap keeps a retired signing key published long enough for every
+	// token it signed to expire, plus cells' JWKS cache age.
+	keyOverlap = 2 * time.Hour
+	// startTimeout bounds connecting and migrating at start.
+	startTimeout = 2 * time.Minute
+)
+
+// Server is a running global core.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	DB       *db.DB
+	Keys     *tokens.KeyRing
+	Issuer   *tokens.Issuer
+	Verifier *tokens.Verifier
+	Registry *prometheus.Registry
+	Health   *obs.Health
+	Identity *identity.Service
+	Players  *players.Service
+
+	mux     *http.ServeMux
+	wrap    func(http.Handler) http.Handler
+	http    *httpx.Server
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	started bool
+	handler http.Handler
+}
+
+// New connects to the database, applies migrations, loads or creates keys
+// and builds every service. It does not listen yet.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("global config: %w", err)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if cfg.Argon2 == (password.Params{}) {
+		cfg.Argon2 = password.DefaultParams()
+	}
+	log := cfg.Log.With("service", "global")
+	s := &Server{cfg: cfg, log: log, mux: http.NewServeMux()}
+	ok := false
+	defer func() {
+		if !ok && s.DB != nil {
+			s.DB.Close()
+		}
+	}()
+
+	// Bind first: with port 0 the public URL, which is the tokens' issuer,
+	// is only known once the listener exists.
+	srv, err := httpx.Listen(cfg.HTTPAddr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }))
+	if err != nil {
+		return nil, err
+	}
+	s.http = srv
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + srv.Addr()
+		s.cfg.PublicURL = cfg.PublicURL
+	}
+	defer func() {
+		if !ok {
+			_ = srv.Close()
+		}
+	}()
+	sctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	if s.DB, err = db.Open(sctx, db.Config{URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns}); err != nil {
+		return nil, err
+	}
+	if err := schema.Apply(sctx, s.DB); err != nil {
+		return nil, err
+	}
+	if cfg.PrimaryRegion != "" {
+		name := s.DB.Pool.Config().ConnConfig.Database
+		applied, err := s.DB.ApplyMultiRegion(sctx, schema.Layout(name, cfg.PrimaryRegion, cfg.Regions))
+		if err != nil {
+			return nil, err
+		}
+		log.Info("multi-region layout", "applied", applied, "dialect", s.DB.Dialect.String())
+	}
+	log.Info("database ready", "dialect", s.DB.Dialect.String())
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	keys, created, err := tokens.LoadOrCreate(filepath.Join(cfg.DataDir, "signing-keys"), keyOverlap)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	if created {
+		log.Info("created signing keys", "dir", filepath.Join(cfg.DataDir, "signing-keys"), "kid", keys.ActiveKID())
+	}
+	s.Keys = keys
+	if s.Issuer, err = tokens.NewIssuer(tokens.IssuerConfig{Keys: keys, Issuer: cfg.PublicURL, Audience: Audience, AccessTTL: cfg.AccessTTL}); err != nil {
+		return nil, err
+	}
+	if s.Verifier, err = tokens.NewVerifier(tokens.VerifierConfig{Keys: keys, Issuer: cfg.PublicURL, Audience: Audience}); err != nil {
+		return nil, err
+	}
+	ring, index, err := loadPII(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := password.New(cfg.Argon2, maxConcurrentHashes)
+	if err != nil {
+		return nil, err
+	}
+	limits, _ := ParseAuthLimits(cfg.AuthRateLimit)
+	limits.Trusted = cfg.TrustedProxies
+
+	s.Registry = obs.NewRegistry()
+	s.Registry.MustRegister(obs.NewPoolCollector(s.DB.Pool, "global"))
+	metrics := obs.NewHTTPMetrics(s.Registry, "global")
+	s.wrap = func(h http.Handler) http.Handler { return h }
+	s.Health = obs.NewHealth()
+	s.Health.Add("database", s.DB.Ping)
+
+	if s.Identity, err = identity.New(identity.Config{
+		DB: s.DB, Issuer: s.Issuer, Verifier: s.Verifier, Hasher: hasher, Policy: password.Policy{},
+		PII: ring, Index: index, Limits: limits, OIDC: cfg.OIDC, Log: log,
+	}); err != nil {
+		return nil, err
+	}
+	if s.Players, err = players.New(players.Config{DB: s.DB, Verifier: s.Verifier, PII: ring, Log: log}); err != nil {
+		return nil, err
+	}
+	s.Identity.Routes(s.mux, s.wrap)
+	s.Players.Routes(s.mux, s.wrap)
+	if err := s.addServices(); err != nil {
+		return nil, err
+	}
+
+	s.mux.Handle("GET /.well-known/jwks.json", keys.JWKSHandler())
+	s.mux.Handle("GET /.well-known/openid-configuration", tokens.OpenIDConfigurationHandler(cfg.PublicURL))
+	s.mux.HandleFunc("GET /healthz", s.Health.Live)
+	s.mux.HandleFunc("GET /readyz", s.Health.Ready)
+	s.mux.Handle("GET /metrics", obs.MetricsHandler(s.Registry))
+	ok = true
+	s.handler = httpx.Recover(log, httpx.AccessLog(log, metrics.Wrap(httpx.JSONFallback(s.mux))))
+	return s, nil
+}
+
+// addServices wires the services added after identity (economy, ratings…).
+func (s *Server) addServices() error { return nil }
+
+func loadPII(cfg Config, log *slog.Logger) (*pii.Keyring, *pii.IndexKey, error) {
+	if cfg.PIIKeys != "" || cfg.PIIIndexKey != "" {
+		if cfg.PIIKeys == "" || cfg.PIIIndexKey == "" {
+			return nil, nil, errors.New("PII keys: set both ATOLL_PII_KEYS and ATOLL_PII_INDEX_KEY, or neither")
+		}
+		ring, err := pii.ParseKeys(cfg.PIIKeys)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ATOLL_PII_KEYS: %w", err)
+		}
+		idx, err := pii.ParseIndexKey(cfg.PIIIndexKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ATOLL_PII_INDEX_KEY: %w", err)
+		}
+		return ring, idx, nil
+	}
+	dir := filepath.Join(cfg.DataDir, "pii-keys")
+	ring, idx, created, err := pii.LoadOrCreate(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PII keys: %w", err)
+	}
+	if created {
+		log.Info("created PII encryption keys", "dir", dir)
+	}
+	return ring, idx, nil
+}
+
+// Handler is the core's whole HTTP handler, for in-process tests.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start listens on cfg.HTTPAddr and serves, and starts key rotation.
+func (s *Server) Start(ctx context.Context) error {
+	srv := s.http
+	srv.Start()
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	if s.cfg.KeyRotation > 0 {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.rotateKeys(rctx) }()
+	}
+	s.started = true
+	s.log.Info("global core listening", "addr", srv.Addr(), "public_url", s.cfg.PublicURL)
+	return nil
+}
+
+// Addr is the bound address once started.
+func (s *Server) Addr() string { return s.http.Addr() }
+
+// URL is the base URL of the bound address once started.
+func (s *Server) URL() string { return "http://" + s.http.Addr() }
+
+func (s *Server) rotateKeys(ctx context.Context) {
+	t := time.NewTicker(s.cfg.KeyRotation)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := s.Keys.Rotate(now); err != nil {
+				s.log.Error("rotate signing key", "err", err)
+				continue
+			}
+			n, err := s.Keys.Prune(now)
+			if err != nil {
+				s.log.Error("prune signing keys", "err", err)
+			}
+			s.log.Info("rotated signing key", "kid", s.Keys.ActiveKID(), "pruned", n)
+		}
+	}
+}
+
+// Shutdown drains: readiness goes false, in-flight requests finish, then the
+// database pool closes.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.Health.SetDraining()
+	var err error
+	if s.started {
+		err = s.http.Shutdown(ctx)
+		s.cancel()
+		s.wg.Wait()
+	} else {
+		_ = s.http.Close()
+	}
+	s.DB.Close()
+	return err
+}
+
