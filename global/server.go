@@ -265,4 +265,3 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.DB.Close()
 	return err
 }
-

@@ -68,8 +68,8 @@ type Report struct {
 	Requests    int64
 	Errors      int64
 	// ErrorSample is one error message, for diagnosis.
-	ErrorSample string
-	Throughput  float64
+	ErrorSample              string
+	Throughput               float64
 	P50, P90, P99, P999, Max time.Duration
 }
 
@@ -132,7 +132,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	return Report{
 		Scenario: cfg.Scenario, Concurrency: cfg.Concurrency, Duration: elapsed, Requests: n, Errors: errs, ErrorSample: sample,
 		Throughput: float64(n) / elapsed.Seconds(),
-		P50: us(50), P90: us(90), P99: us(99), P999: us(99.9), Max: time.Duration(hist.Max()) * time.Microsecond,
+		P50:        us(50), P90: us(90), P99: us(99), P999: us(99.9), Max: time.Duration(hist.Max()) * time.Microsecond,
 	}, nil
 }
 

@@ -33,7 +33,9 @@ func BenchmarkDeviceRegisterHTTP(b *testing.B) {
 	var prefix [6]byte
 	_, _ = rand.Read(prefix[:])
 	p := "bench-reg-" + hex.EncodeToString(prefix[:]) + "-"
-	benchDevice(b, c, func(i int64) string { return p + hex.EncodeToString([]byte{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}) }, http.StatusCreated)
+	benchDevice(b, c, func(i int64) string {
+		return p + hex.EncodeToString([]byte{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)})
+	}, http.StatusCreated)
 }
 
 func benchDevice(b *testing.B, c *globaltest.Core, id func(int64) string, want int) {

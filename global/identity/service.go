@@ -75,11 +75,11 @@ type Config struct {
 
 // Service implements the /auth routes.
 type Service struct {
-	cfg                         Config
-	db                          *db.DB
+	cfg                          Config
+	db                           *db.DB
 	ipLimit, acctLimit, regLimit *ratelimit.Limiter
-	oidc                        *oidcSet
-	now                         func() time.Time
+	oidc                         *oidcSet
+	now                          func() time.Time
 }
 
 // New validates cfg and builds the service.

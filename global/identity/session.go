@@ -52,7 +52,7 @@ func validRefreshToken(tok string) bool {
 
 // pendingSession is a refresh token about to be stored.
 type pendingSession struct {
-	token, hash, family   string
+	token, hash, family    string
 	expires, familyExpires time.Time
 }
 

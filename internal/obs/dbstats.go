@@ -7,9 +7,9 @@ import (
 
 // PoolCollector exports pgxpool statistics.
 type PoolCollector struct {
-	pool                                                   *pgxpool.Pool
+	pool                                                  *pgxpool.Pool
 	acquired, idle, total, max, acquireCount, acquireWait *prometheus.Desc
-	emptyAcquire                                           *prometheus.Desc
+	emptyAcquire                                          *prometheus.Desc
 }
 
 // NewPoolCollector describes pool's stats under atoll_db_pool_*.
