@@ -13,6 +13,7 @@ import (
 
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/players"
+	"github.com/atollgg/atoll/global/ratings"
 	"github.com/atollgg/atoll/global/schema"
 	"github.com/atollgg/atoll/internal/db"
 	"github.com/atollgg/atoll/internal/httpx"
@@ -51,6 +52,7 @@ type Server struct {
 	Health   *obs.Health
 	Identity *identity.Service
 	Players  *players.Service
+	PII      *pii.Keyring
 
 	mux     *http.ServeMux
 	wrap    func(http.Handler) http.Handler
@@ -137,6 +139,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.PII = ring
 	hasher, err := password.New(cfg.Argon2, maxConcurrentHashes)
 	if err != nil {
 		return nil, err
@@ -177,7 +180,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // addServices wires the services added after identity (economy, ratings…).
-func (s *Server) addServices() error { return nil }
+func (s *Server) addServices() error {
+	// --- ratings: per-mode skill ratings, read by cells (service credential) ---
+	rt, err := ratings.New(ratings.Config{DB: s.DB, CellTokens: s.cfg.CellTokens, Log: s.log})
+	if err != nil {
+		return err
+	}
+	rt.Routes(s.mux, s.wrap)
+	s.Players.AddExport("ratings", rt.Export)
+	// --- end ratings ---
+	return nil
+}
 
 func loadPII(cfg Config, log *slog.Logger) (*pii.Keyring, *pii.IndexKey, error) {
 	if cfg.PIIKeys != "" || cfg.PIIIndexKey != "" {
@@ -214,6 +227,18 @@ func (s *Server) Start(ctx context.Context) error {
 	srv.Start()
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.Identity.Run(rctx) }()
+	go func() {
+		defer s.wg.Done()
+		// Finishes a PII key rotation in the background; a no-op scan otherwise.
+		n, err := players.ResealEmails(rctx, s.DB, s.PII)
+		if err != nil && rctx.Err() == nil {
+			s.log.Error("re-seal emails with the active PII key", "err", err)
+		} else if n > 0 {
+			s.log.Info("re-sealed emails with the active PII key", "rows", n, "kid", s.PII.ActiveID())
+		}
+	}()
 	if s.cfg.KeyRotation > 0 {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.rotateKeys(rctx) }()

@@ -45,20 +45,6 @@ func deviceHash(id string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// deviceLoginSQL logs an existing device in with one statement (one round
-// trip, one implicit transaction): find the player, stamp last_login and
-// store the new refresh token. It returns no row for an unknown device.
-const deviceLoginSQL = `
-WITH p AS (
-	SELECT d.player_id FROM devices d JOIN players pl ON pl.id = d.player_id
-	WHERE d.device_hash = $1 AND pl.deleted_at IS NULL
-), stamp AS (
-	UPDATE players SET last_login = now() WHERE id IN (SELECT player_id FROM p) RETURNING id
-)
-INSERT INTO refresh_tokens (token_hash, family_id, player_id, expires_at, family_expires_at)
-SELECT $2, $3, player_id, $4, $5 FROM p
-RETURNING player_id::TEXT`
-
 var errDeviceRace = errors.New("device created concurrently")
 
 func (s *Service) device(w http.ResponseWriter, r *http.Request) error {
@@ -106,12 +92,7 @@ func (s *Service) device(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) deviceLogin(ctx context.Context, dh string, sess pendingSession) (string, error) {
-	var id string
-	// One statement in its own implicit transaction: no BEGIN/COMMIT round trips on the hot path.
-	err := s.db.Retry(ctx, func(ctx context.Context) error {
-		return s.db.Pool.QueryRow(ctx, deviceLoginSQL, dh, sess.hash, sess.family, sess.expires, sess.familyExpires).Scan(&id)
-	})
-	return id, err
+	return s.batch.login(ctx, dh, sess)
 }
 
 func (s *Service) deviceCreate(ctx context.Context, dh string, sess pendingSession) (string, error) {

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,7 +80,16 @@ type Service struct {
 	db                           *db.DB
 	ipLimit, acctLimit, regLimit *ratelimit.Limiter
 	oidc                         *oidcSet
+	batch                        *loginBatcher
 	now                          func() time.Time
+}
+
+// Run runs the service's background workers until ctx ends; call it once
+// before serving requests.
+func (s *Service) Run(ctx context.Context) {
+	s.batch.run(ctx)
+	<-ctx.Done()
+	s.batch.wait()
 }
 
 // New validates cfg and builds the service.
@@ -108,7 +118,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, now: cfg.Now}
+	s := &Service{cfg: cfg, db: cfg.DB, now: cfg.Now, batch: newLoginBatcher(cfg.DB)}
 	if !cfg.Limits.Off {
 		var err error
 		maxKeys := cfg.Limits.MaxKeys

@@ -83,5 +83,5 @@ func (s *Service) respond(playerID string, p pendingSession, now time.Time, crea
 	if err != nil {
 		return SessionResponse{}, fmt.Errorf("issue access token: %w", err)
 	}
-	return SessionResponse{PlayerID: playerID, AccessToken: at, RefreshToken: p.token, ExpiresIn: int(exp.Sub(now).Round(time.Second).Seconds()), Created: created}, nil
+	return SessionResponse{PlayerID: playerID, AccessToken: at, RefreshToken: p.token, ExpiresIn: int(exp.Unix() - now.Unix()), Created: created}, nil
 }
