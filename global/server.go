@@ -156,7 +156,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	if s.Identity, err = identity.New(identity.Config{
 		DB: s.DB, Issuer: s.Issuer, Verifier: s.Verifier, Hasher: hasher, Policy: password.Policy{},
-		PII: ring, Index: index, Limits: limits, OIDC: cfg.OIDC, Log: log,
+		PII: ring, Index: index, Limits: limits, OIDC: cfg.OIDC, Log: log, Registry: s.Registry,
 	}); err != nil {
 		return nil, err
 	}

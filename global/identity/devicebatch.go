@@ -9,6 +9,7 @@ import (
 
 	"github.com/atollgg/atoll/internal/db"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Device logins are the hottest write in the core (every game start). They
@@ -18,10 +19,12 @@ import (
 // heavy load one round trip and one commit serve many logins, which is what
 // lets one database keep up.
 const (
-	// deviceLoginWorkers bounds batches in flight: a few more than the cores a
-	// database host typically has, well under the pool size so other routes
-	// always find a connection.
-	deviceLoginWorkers = 6
+	// deviceLoginWorkers bounds batches in flight. Two keep one batch
+	// executing while the next one fills; more workers only make batches
+	// smaller, and per-statement overhead is what limits the database
+	// (measured: 6 workers averaged 2.8 logins per batch and ran at 60% of
+	// the throughput of 2 workers).
+	deviceLoginWorkers = 2
 	// maxLoginBatch caps one statement's size (arrays of this many rows).
 	maxLoginBatch = 256
 	// loginQueueLen bounds waiting logins; past it, requests wait for room
@@ -29,8 +32,10 @@ const (
 	loginQueueLen = 4096
 )
 
-// deviceBatchSQL is deviceLoginSQL over arrays: find each device's player,
-// stamp last_login once per player and store every new refresh token.
+// deviceBatchSQL logs a batch of devices in: find each device's player,
+// stamp last_login (at most once a minute per player: a game client that
+// reconnects in a loop must not turn into a write per attempt) and store
+// every new refresh token.
 const deviceBatchSQL = `
 WITH input AS (
 	SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::UUID[], $4::TIMESTAMPTZ[], $5::TIMESTAMPTZ[])
@@ -40,7 +45,9 @@ WITH input AS (
 	FROM input i JOIN devices d ON d.device_hash = i.device_hash JOIN players pl ON pl.id = d.player_id
 	WHERE pl.deleted_at IS NULL
 ), stamp AS (
-	UPDATE players SET last_login = now() WHERE id IN (SELECT player_id FROM p) RETURNING id
+	UPDATE players SET last_login = now()
+	WHERE id IN (SELECT player_id FROM p) AND (last_login IS NULL OR last_login < now() - INTERVAL '1 minute')
+	RETURNING id
 )
 INSERT INTO refresh_tokens (token_hash, family_id, player_id, expires_at, family_expires_at)
 SELECT token_hash, family_id, player_id, expires_at, family_expires_at FROM p
@@ -60,11 +67,21 @@ type loginRes struct {
 type loginBatcher struct {
 	db    *db.DB
 	queue chan *loginReq
+	sizes prometheus.Histogram
 	wg    sync.WaitGroup
 }
 
-func newLoginBatcher(d *db.DB) *loginBatcher {
-	return &loginBatcher{db: d, queue: make(chan *loginReq, loginQueueLen)}
+func newLoginBatcher(d *db.DB, reg prometheus.Registerer) *loginBatcher {
+	b := &loginBatcher{db: d, queue: make(chan *loginReq, loginQueueLen),
+		sizes: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "atoll_identity_device_login_batch_size",
+			Help:    "Device logins group-committed per database statement.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 9),
+		})}
+	if reg != nil {
+		reg.MustRegister(b.sizes)
+	}
+	return b
 }
 
 // run starts the workers; they stop when ctx ends.
@@ -137,6 +154,7 @@ func (b *loginBatcher) drain() {
 
 func (b *loginBatcher) exec(ctx context.Context, batch []*loginReq) {
 	n := len(batch)
+	b.sizes.Observe(float64(n))
 	devs, hashes, fams := make([]string, n), make([]string, n), make([]string, n)
 	exps, fexps := make([]time.Time, n), make([]time.Time, n)
 	for i, r := range batch {

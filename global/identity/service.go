@@ -13,6 +13,7 @@ import (
 	"github.com/atollgg/atoll/internal/pii"
 	"github.com/atollgg/atoll/internal/ratelimit"
 	"github.com/atollgg/atoll/internal/tokens"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Session lifetimes. A refresh token is good for 30 days of inactivity; a
@@ -70,6 +71,8 @@ type Config struct {
 	// RefreshFamilyTTL is zero for DefaultRefreshFamilyTTL.
 	RefreshFamilyTTL time.Duration
 	Log              *slog.Logger
+	// Registry receives the service's metrics; nil means none are exported.
+	Registry prometheus.Registerer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -118,7 +121,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, now: cfg.Now, batch: newLoginBatcher(cfg.DB)}
+	s := &Service{cfg: cfg, db: cfg.DB, now: cfg.Now, batch: newLoginBatcher(cfg.DB, cfg.Registry)}
 	if !cfg.Limits.Off {
 		var err error
 		maxKeys := cfg.Limits.MaxKeys
