@@ -1,0 +1,2 @@
+// Package arena owns the authoritative, deterministic simulation of Atoll's reference top-down arena shooter.
+package arena
