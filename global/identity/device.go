@@ -77,16 +77,7 @@ func (s *Service) device(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fmt.Errorf("device login: %w", err)
 		}
-		resp, err := s.respond(id, sess, now, created)
-		if err != nil {
-			return err
-		}
-		status := http.StatusOK
-		if created {
-			status = http.StatusCreated
-		}
-		httpx.WriteJSON(w, status, resp)
-		return nil
+		return s.writeSession(w, id, sess, now, created)
 	}
 	return errors.New("device login: lost the creation race twice")
 }

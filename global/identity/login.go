@@ -91,12 +91,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	resp, err := s.respond(id, sess, now, false)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, resp)
-	return nil
+	return s.writeSession(w, id, sess, now, false)
 }
 
 func (s *Service) loginFailed(ctx context.Context, playerID, reason string) {

@@ -202,16 +202,7 @@ func (s *Service) oidcLogin(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return fmt.Errorf("oidc login: %w", err)
 	}
-	resp, err := s.respond(playerID, sess, now, created)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	httpx.WriteJSON(w, status, resp)
-	return nil
+	return s.writeSession(w, playerID, sess, now, created)
 }
 
 func (s *Service) oidcRejected(ctx context.Context, reason string) {

@@ -90,12 +90,7 @@ func (s *Service) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}
-	resp, err := s.respond(playerID, next, now, false)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, resp)
-	return nil
+	return s.writeSession(w, playerID, next, now, false)
 }
 
 // logout revokes the refresh token's whole family. It answers 204 whether or

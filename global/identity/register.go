@@ -74,10 +74,5 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return fmt.Errorf("register: %w", err)
 	}
-	resp, err := s.respond(id, sess, now, true)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusCreated, resp)
-	return nil
+	return s.writeSession(w, id, sess, now, true)
 }

@@ -1,12 +1,15 @@
 package identity
 
 import (
+	"net/http"
+
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/atollgg/atoll/internal/httpx"
 	"strings"
 	"time"
 
@@ -77,11 +80,17 @@ func (p pendingSession) store(ctx context.Context, tx pgx.Tx, playerID string) e
 	return nil
 }
 
-// respond signs the access token for a stored session.
-func (s *Service) respond(playerID string, p pendingSession, now time.Time, created bool) (SessionResponse, error) {
+// writeSession signs the access token for a stored session and answers
+// with it: 201 when the call created the player, else 200.
+func (s *Service) writeSession(w http.ResponseWriter, playerID string, p pendingSession, now time.Time, created bool) error {
 	at, exp, err := s.cfg.Issuer.IssueAccess(playerID, now)
 	if err != nil {
-		return SessionResponse{}, fmt.Errorf("issue access token: %w", err)
+		return fmt.Errorf("issue access token: %w", err)
 	}
-	return SessionResponse{PlayerID: playerID, AccessToken: at, RefreshToken: p.token, ExpiresIn: int(exp.Unix() - now.Unix()), Created: created}, nil
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	httpx.WriteJSON(w, status, SessionResponse{PlayerID: playerID, AccessToken: at, RefreshToken: p.token, ExpiresIn: int(exp.Unix() - now.Unix()), Created: created})
+	return nil
 }
