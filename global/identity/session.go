@@ -1,18 +1,17 @@
 package identity
 
 import (
-	"net/http"
-
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"github.com/atollgg/atoll/internal/httpx"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/atollgg/atoll/internal/httpx"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )

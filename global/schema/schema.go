@@ -35,10 +35,11 @@ func Apply(ctx context.Context, d *db.DB) error {
 }
 
 // RegionalByRow lists tables whose rows live in their player's home region.
-var RegionalByRow = []string{"players", "devices", "identities", "refresh_tokens"}
+var RegionalByRow = []string{"players", "devices", "identities", "refresh_tokens",
+	"wallets", "inventory_items", "transactions", "economy_requests", "payments"}
 
 // Global lists read-mostly tables served from every region at local latency.
-var Global = []string{}
+var Global = []string{"item_templates"}
 
 // Layout returns the multi-region layout for database in the given regions.
 func Layout(database, primary string, regions []string) db.MultiRegion {
