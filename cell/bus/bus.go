@@ -1,0 +1,244 @@
+// Package bus owns a cell's embedded NATS server: JetStream under the cell's
+// domain, the cell's event stream, its key-value buckets and the optional
+// leaf connection to the global hub.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Limits and timings of the embedded server.
+const (
+	// readyTimeout bounds the server's start: JetStream recovers its file
+	// store before it is ready, which takes well under a second for a cell's
+	// state but longer on a slow disk after a crash.
+	readyTimeout = 30 * time.Second
+	// shutdownTimeout bounds waiting for the server's goroutines after
+	// Shutdown; the server stops in milliseconds unless a store is stuck.
+	shutdownTimeout = 10 * time.Second
+	// StreamMaxAge keeps events this long: long enough for the global hub to
+	// catch up after a multi-day partition, short enough to bound the disk.
+	StreamMaxAge = 7 * 24 * time.Hour
+	// DuplicateWindow is how long the stream remembers Nats-Msg-Ids: a
+	// publisher retrying after a restart does so within minutes.
+	DuplicateWindow = 10 * time.Minute
+	// requestTimeout bounds one JetStream API call through the in-process
+	// connection; they answer in microseconds unless the store is stuck.
+	requestTimeout = 10 * time.Second
+)
+
+// RandomPort asks for a free client port chosen by the system (tests).
+const RandomPort = -1
+
+var cellIDPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
+
+// ValidCellID reports whether id can name a JetStream domain, a stream and a
+// subject token: letters, digits, '-' and '_', at most 64 characters.
+func ValidCellID(id string) bool { return cellIDPattern.MatchString(id) }
+
+// Config configures the embedded server.
+type Config struct {
+	// CellID is the JetStream domain and names the stream (CELL_<id>) and its
+	// subjects (cell.<id>.>). Required; see ValidCellID.
+	CellID string
+	// DataDir holds the JetStream file store (DataDir/jetstream). Required.
+	DataDir string
+	// ClientHost is the client listener's address; empty means 127.0.0.1.
+	ClientHost string
+	// ClientPort is the NATS client port: 0 means no listener (in-process
+	// connections only), RandomPort a free port chosen by the system.
+	ClientPort int
+	// HubURL is the global hub's leaf-node URL (nats-leaf://host:7422); empty
+	// means the cell runs without a hub.
+	HubURL string
+	// Log receives the server's notices and errors; nil means slog.Default().
+	Log *slog.Logger
+}
+
+// Bus is a running embedded server with the cell's in-process connection.
+type Bus struct {
+	cfg    Config
+	Server *server.Server
+	Conn   *nats.Conn
+	JS     jetstream.JetStream
+	stream jetstream.Stream
+}
+
+// Start starts the server, waits until JetStream has recovered its store,
+// connects in-process and creates or updates the cell's stream.
+func Start(ctx context.Context, cfg Config) (*Bus, error) {
+	if !ValidCellID(cfg.CellID) {
+		return nil, fmt.Errorf("start bus: cell id %q: want letters, digits, '-' or '_', at most 64 characters", cfg.CellID)
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("start bus: data directory is required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.ClientHost == "" {
+		cfg.ClientHost = "127.0.0.1"
+	}
+	opts := &server.Options{
+		ServerName:      "cell-" + cfg.CellID,
+		Host:            cfg.ClientHost,
+		Port:            cfg.ClientPort,
+		DontListen:      cfg.ClientPort == 0,
+		JetStream:       true,
+		JetStreamDomain: cfg.CellID,
+		StoreDir:        filepath.Join(cfg.DataDir, "jetstream"),
+		NoSigs:          true,
+		HTTPPort:        0,
+	}
+	if cfg.HubURL != "" {
+		u, err := url.Parse(cfg.HubURL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("start bus: hub URL %q is not a URL such as nats-leaf://hub:7422", cfg.HubURL)
+		}
+		opts.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{u}}}
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start bus: %w", err)
+	}
+	srv.SetLoggerV2(&logAdapter{log: cfg.Log.With("component", "nats")}, false, false, false)
+	srv.Start()
+	if !srv.ReadyForConnections(readyTimeout) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("start bus: server not ready after %s (port taken or store unreadable; see the log)", readyTimeout)
+	}
+	b := &Bus{cfg: cfg, Server: srv}
+	if err := b.connect(ctx); err != nil {
+		b.stop()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Bus) connect(ctx context.Context) error {
+	nc, err := nats.Connect("", nats.InProcessServer(b.Server), nats.Name("cell-"+b.cfg.CellID),
+		nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("start bus: in-process connection: %w", err)
+	}
+	b.Conn = nc
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(requestTimeout))
+	if err != nil {
+		return fmt.Errorf("start bus: jetstream: %w", err)
+	}
+	b.JS = js
+	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        b.StreamName(),
+		Description: "events of cell " + b.cfg.CellID + ", sourced by the global core",
+		Subjects:    []string{b.Subject(">")},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      StreamMaxAge,
+		Duplicates:  DuplicateWindow,
+		Replicas:    1,
+	})
+	if err != nil {
+		return fmt.Errorf("start bus: stream %s: %w", b.StreamName(), err)
+	}
+	b.stream = st
+	return nil
+}
+
+// CellID is the cell the bus belongs to.
+func (b *Bus) CellID() string { return b.cfg.CellID }
+
+// StreamName is the cell's event stream, CELL_<id>.
+func (b *Bus) StreamName() string { return StreamName(b.cfg.CellID) }
+
+// StreamName is the event stream of cell id.
+func StreamName(cellID string) string { return "CELL_" + cellID }
+
+// Subject is the stream subject for an event kind: cell.<id>.<kind>.
+func (b *Bus) Subject(kind string) string { return "cell." + b.cfg.CellID + "." + kind }
+
+// Stream is the cell's event stream.
+func (b *Bus) Stream() jetstream.Stream { return b.stream }
+
+// ClientURL is the nats:// URL of the client listener, or "" when the server
+// does not listen.
+func (b *Bus) ClientURL() string {
+	if b.cfg.ClientPort == 0 {
+		return ""
+	}
+	return b.Server.ClientURL()
+}
+
+// Publish stores data on the cell's stream under cell.<id>.<kind>. msgID is
+// sent as Nats-Msg-Id, so republishing the same event within
+// DuplicateWindow stores it once; ack.Duplicate reports that.
+func (b *Bus) Publish(ctx context.Context, kind string, data []byte, msgID string) (*jetstream.PubAck, error) {
+	if msgID == "" {
+		return nil, errors.New("publish: a message id is required for deduplication")
+	}
+	ack, err := b.JS.Publish(ctx, b.Subject(kind), data, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(b.StreamName()))
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: %w", kind, err)
+	}
+	return ack, nil
+}
+
+// KeyValue creates or updates a file-backed bucket in the cell's domain.
+func (b *Bus) KeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	cfg.Storage = jetstream.FileStorage
+	kv, err := b.JS.CreateOrUpdateKeyValue(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("key-value bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
+}
+
+// Ready reports whether the in-process connection and JetStream answer.
+func (b *Bus) Ready(ctx context.Context) error {
+	if !b.Conn.IsConnected() {
+		return errors.New("bus: in-process connection is down")
+	}
+	if _, err := b.JS.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("bus: jetstream: %w", err)
+	}
+	return nil
+}
+
+// LeafConnected reports whether the leaf connection to the hub is up.
+func (b *Bus) LeafConnected() bool { return b.Server.NumLeafNodes() > 0 }
+
+// Shutdown flushes and closes the connection and stops the server.
+func (b *Bus) Shutdown(ctx context.Context) error {
+	var err error
+	if b.Conn != nil {
+		if ferr := b.Conn.FlushWithContext(ctx); ferr != nil && !errors.Is(ferr, nats.ErrConnectionClosed) {
+			err = fmt.Errorf("bus: flush: %w", ferr)
+		}
+	}
+	b.stop()
+	return err
+}
+
+func (b *Bus) stop() {
+	if b.Conn != nil {
+		b.Conn.Close()
+	}
+	b.Server.Shutdown()
+	done := make(chan struct{})
+	go func() { b.Server.WaitForShutdown(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownTimeout):
+		b.cfg.Log.Warn("nats server did not stop in time", "timeout", shutdownTimeout)
+	}
+}

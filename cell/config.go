@@ -1,0 +1,181 @@
+package cell
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/atollgg/atoll/cell/bus"
+	"github.com/atollgg/atoll/cell/matchmaker"
+	"github.com/atollgg/atoll/cell/matchmaking"
+	"github.com/atollgg/atoll/internal/tokens"
+)
+
+// Defaults of Config's zero values.
+const (
+	// DefaultWarmServers is the warm buffer of Ready game servers: two lets
+	// back-to-back matches start at once while a replacement boots.
+	DefaultWarmServers = 2
+	// MaxNATSPort is the highest TCP port.
+	MaxNATSPort = 65535
+)
+
+// Config is a cell's whole configuration. `atoll cell` fills it from flags
+// and the ATOLL_* environment variables named on each field.
+type Config struct {
+	// CellID names the cell: JetStream domain, stream CELL_<id>, Consul
+	// service id and meta (ATOLL_CELL_ID). Required: letters, digits, '-'
+	// and '_', at most 64 characters.
+	CellID string
+	// Region is the region the cell serves; tickets take their latency from
+	// latencies_ms[Region] (ATOLL_REGION). Required.
+	Region string
+	// HTTPAddr is the players' API listen address, e.g. 0.0.0.0:8081
+	// (ATOLL_HTTP_ADDR). Required.
+	HTTPAddr string
+	// PublicURL is the URL players reach the cell at, registered in Consul
+	// (ATOLL_PUBLIC_URL). Empty means http://<bound HTTPAddr>.
+	PublicURL string
+	// GlobalURL is the global core's base URL: JWKS and ratings are fetched
+	// from it (ATOLL_GLOBAL_URL). Required.
+	GlobalURL string
+	// GlobalIssuer is the "iss" of players' access tokens, the global core's
+	// public URL (ATOLL_GLOBAL_ISSUER). Empty means GlobalURL.
+	GlobalIssuer string
+	// DataDir holds the JetStream store, the connect-token signing keys, the
+	// cached JWKS and game-server logs (ATOLL_DATA_DIR). Required.
+	DataDir string
+	// ServiceToken is the cell's credential for the global core's internal
+	// API, listed for this cell id in the core's ATOLL_CELL_TOKENS
+	// (ATOLL_SERVICE_TOKEN). Empty means ratings are never fetched and
+	// everyone has the default rating.
+	ServiceToken string
+	// ConsulAddr is the local Consul agent (host:port) to register with
+	// (ATOLL_CONSUL_ADDR). Empty means no registration.
+	ConsulAddr string
+	// ConsulToken is the Consul ACL token (ATOLL_CONSUL_TOKEN); empty means
+	// none.
+	ConsulToken string
+	// NATSPort is the embedded NATS server's client port (ATOLL_NATS_PORT).
+	// Zero means no listener: the cell connects in-process only.
+	// bus.RandomPort picks a free port (tests).
+	NATSPort int
+	// NATSHost is the client listener's address (ATOLL_NATS_HOST); empty
+	// means 127.0.0.1.
+	NATSHost string
+	// HubURL is the global hub's leaf-node URL, e.g. nats-leaf://hub:7422
+	// (ATOLL_HUB_URL). Empty means no leaf connection.
+	HubURL string
+	// ModesFile is a YAML file of game modes, {modes: [...]} in
+	// matchmaker.Mode's fields (ATOLL_MODES_FILE). Empty means Modes.
+	ModesFile string
+	// Modes are the game modes when ModesFile is empty; nil means
+	// matchmaker.DefaultModes() (duel, 2v2, 5v5, ffa8).
+	Modes []matchmaker.Mode
+	// DefaultRating is the rating of players the core has none for
+	// (ATOLL_DEFAULT_RATING); zero means ratings.DefaultRating.
+	DefaultRating float64
+	// MatchInterval is the matching loop's period (ATOLL_MATCH_INTERVAL);
+	// zero means matchmaking.DefaultPassInterval, at most 250ms.
+	MatchInterval time.Duration
+	// ConnectTokenTTL is a connect token's lifetime
+	// (ATOLL_CONNECT_TOKEN_TTL); zero means tokens.DefaultConnectTTL.
+	ConnectTokenTTL time.Duration
+
+	// GameServerCommand is the game-server program and its arguments
+	// (ATOLL_GAMESERVER_COMMAND, space-separated). Empty means this binary's
+	// "gameserver" subcommand.
+	GameServerCommand []string
+	// GameServerEnv is extra KEY=VALUE environment for game servers
+	// (ATOLL_GAMESERVER_ENV, comma-separated), e.g. ATOLL_GAME_DURATION=5m.
+	GameServerEnv []string
+	// GameHost is the address players connect to game servers at
+	// (ATOLL_GAME_HOST); empty means fleet.DefaultHost (127.0.0.1).
+	GameHost string
+	// GamePortMin and GamePortMax bound game ports (ATOLL_GAME_PORTS,
+	// "7700-7999"); zero means fleet.DefaultPortMin..DefaultPortMax.
+	GamePortMin, GamePortMax int
+	// WarmServers is how many Ready servers wait for matches
+	// (ATOLL_WARM_SERVERS); zero means DefaultWarmServers.
+	WarmServers int
+	// MaxServers caps the cell's game servers (ATOLL_MAX_SERVERS); zero
+	// means fleet.DefaultMax.
+	MaxServers int
+	// HeartbeatPeriod is how often game servers heartbeat
+	// (ATOLL_HEARTBEAT_PERIOD); a server silent for three periods is
+	// unhealthy. Zero means fleet.DefaultHeartbeatPeriod (2s).
+	HeartbeatPeriod time.Duration
+
+	// Log is the logger; nil means a JSON logger on stderr at info.
+	Log *slog.Logger
+}
+
+// Validate reports every problem with c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !bus.ValidCellID(c.CellID) {
+		bad("cell id %q (ATOLL_CELL_ID): want letters, digits, '-' or '_', at most 64 characters", c.CellID)
+	}
+	if c.Region == "" {
+		bad("region is required (ATOLL_REGION)")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		bad("HTTP address %q (ATOLL_HTTP_ADDR): want host:port", c.HTTPAddr)
+	}
+	if c.PublicURL != "" && !absoluteHTTP(c.PublicURL) {
+		bad("public URL %q (ATOLL_PUBLIC_URL): want an absolute http(s) URL", c.PublicURL)
+	}
+	if !absoluteHTTP(c.GlobalURL) {
+		bad("global core URL %q (ATOLL_GLOBAL_URL): want an absolute http(s) URL", c.GlobalURL)
+	}
+	if c.DataDir == "" {
+		bad("data directory is required (ATOLL_DATA_DIR)")
+	}
+	if c.ConsulAddr != "" {
+		if _, _, err := net.SplitHostPort(c.ConsulAddr); err != nil {
+			bad("Consul address %q (ATOLL_CONSUL_ADDR): want host:port", c.ConsulAddr)
+		}
+	}
+	if c.NATSPort != bus.RandomPort && (c.NATSPort < 0 || c.NATSPort > MaxNATSPort) {
+		bad("NATS port %d (ATOLL_NATS_PORT): want 0 (none) to %d", c.NATSPort, MaxNATSPort)
+	}
+	if c.HubURL != "" {
+		if u, err := url.Parse(c.HubURL); err != nil || u.Host == "" {
+			bad("hub URL %q (ATOLL_HUB_URL): want e.g. nats-leaf://hub:7422", c.HubURL)
+		}
+	}
+	if c.ModesFile == "" && c.Modes != nil {
+		if err := matchmaker.ValidateModes(c.Modes); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.MatchInterval < 0 || c.MatchInterval > matchmaking.MaxPassInterval {
+		bad("match interval %s (ATOLL_MATCH_INTERVAL): want 0 to %s", c.MatchInterval, matchmaking.MaxPassInterval)
+	}
+	if c.ConnectTokenTTL < 0 || c.ConnectTokenTTL > 10*time.Minute {
+		bad("connect token TTL %s (ATOLL_CONNECT_TOKEN_TTL): want 0 to 10m", c.ConnectTokenTTL)
+	}
+	if c.WarmServers < 0 || c.MaxServers < 0 || c.HeartbeatPeriod < 0 || c.DefaultRating < 0 {
+		bad("warm servers, max servers, heartbeat period and default rating must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+func absoluteHTTP(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// connectIssuer is the "iss" of the cell's connect and party tokens. It is
+// derived from the cell id, not a URL, so it survives a change of address:
+// game servers allocated before a restart keep accepting new tokens.
+func connectIssuer(cellID string) string { return "urn:atoll:cell:" + cellID }
+
+// connectKeyOverlap keeps a retired connect-token key published this long;
+// the keys are not rotated automatically yet, and a rotation must keep the
+// old key for every running game's allocation.
+const connectKeyOverlap = tokens.DefaultOverlap

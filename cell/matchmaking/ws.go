@@ -1,0 +1,347 @@
+package matchmaking
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/atollgg/atoll/internal/httpx"
+	"github.com/atollgg/atoll/internal/tokens"
+	"github.com/coder/websocket"
+)
+
+// WebSocket limits and timings.
+const (
+	// MaxWSMessage bounds a client frame: the largest client message is an
+	// auth message carrying one access token (tokens.MaxTokenLength).
+	MaxWSMessage = tokens.MaxTokenLength + 512
+	// wsQueueSize bounds each connection's queue of unsent status updates.
+	// Each update is the ticket's whole state, so when a slow client lets
+	// the queue fill the oldest is dropped: the client still ends up with
+	// the latest state.
+	wsQueueSize = 8
+	// wsAuthTimeout is how long a connection without an Authorization
+	// header has to send its auth message.
+	wsAuthTimeout = 5 * time.Second
+	// wsPingInterval and wsPingTimeout detect dead peers (and keep NATs and
+	// proxies from closing idle connections, which they do after 30-60 s).
+	wsPingInterval = 20 * time.Second
+	wsPingTimeout  = 10 * time.Second
+	// wsWriteTimeout bounds one write to a client.
+	wsWriteTimeout = 10 * time.Second
+	// MaxWSConnections bounds the cell's WebSockets: each costs two
+	// goroutines and buffers, and far fewer players wait at once.
+	MaxWSConnections = 20_000
+	// MaxWSPerPlayer bounds one player's WebSockets: a client and a
+	// reconnecting one, with room to spare.
+	MaxWSPerPlayer = 4
+)
+
+// ClientMessage is a message a client sends on /ws.
+type ClientMessage struct {
+	// Type is "auth" (first message, when no Authorization header was
+	// sent) or "status" (send me my current status).
+	Type  string `json:"type"`
+	Token string `json:"token,omitempty"`
+}
+
+// ServerMessage is a message the cell sends on /ws.
+type ServerMessage struct {
+	// Type is "status" (Status is set) or "no_ticket" (the player has none).
+	Type   string  `json:"type"`
+	Status *Status `json:"status,omitempty"`
+}
+
+// DecodeClientMessage strictly decodes one client frame.
+func DecodeClientMessage(b []byte) (ClientMessage, error) {
+	var m ClientMessage
+	if len(b) > MaxWSMessage {
+		return m, errors.New("message too large")
+	}
+	if err := httpx.DecodeStrict(bytes.NewReader(b), &m); err != nil {
+		return m, err
+	}
+	switch m.Type {
+	case "auth":
+		if m.Token == "" || len(m.Token) > tokens.MaxTokenLength {
+			return m, errors.New("auth message needs a token")
+		}
+	case "status":
+		if m.Token != "" {
+			return m, errors.New("status message takes no token")
+		}
+	default:
+		return m, errors.New(`type must be "auth" or "status"`)
+	}
+	return m, nil
+}
+
+// wsConn is one player's WebSocket.
+type wsConn struct {
+	player string
+	cancel context.CancelFunc
+	signal chan struct{} // cap 1: queue has messages
+
+	mu    sync.Mutex // guards following
+	queue []ServerMessage
+}
+
+func (c *wsConn) push(m ServerMessage) {
+	c.mu.Lock()
+	if len(c.queue) == wsQueueSize {
+		copy(c.queue, c.queue[1:])
+		c.queue = c.queue[:wsQueueSize-1]
+	}
+	c.queue = append(c.queue, m)
+	c.mu.Unlock()
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (c *wsConn) drain() []ServerMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.queue
+	c.queue = nil
+	return q
+}
+
+// hub tracks the open WebSockets by player.
+type hub struct {
+	s *Service
+
+	mu     sync.Mutex // guards following
+	conns  map[string]map[*wsConn]struct{}
+	total  int
+	closed bool
+}
+
+func newHub(s *Service) *hub { return &hub{s: s, conns: map[string]map[*wsConn]struct{}{}} }
+
+var (
+	errHubFull     = errors.New("too many connections")
+	errPlayerLimit = errors.New("too many connections for this player")
+	errHubClosed   = errors.New("shutting down")
+)
+
+// add registers c; on success the caller must call remove, and the service
+// waits for it at shutdown.
+func (h *hub) add(c *wsConn) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closed:
+		return errHubClosed
+	case h.total >= MaxWSConnections:
+		return errHubFull
+	case len(h.conns[c.player]) >= MaxWSPerPlayer:
+		return errPlayerLimit
+	}
+	if h.conns[c.player] == nil {
+		h.conns[c.player] = map[*wsConn]struct{}{}
+	}
+	h.conns[c.player][c] = struct{}{}
+	h.total++
+	h.s.wg.Add(1)
+	return nil
+}
+
+func (h *hub) remove(c *wsConn) {
+	h.mu.Lock()
+	if set := h.conns[c.player]; set != nil {
+		if _, ok := set[c]; ok {
+			delete(set, c)
+			h.total--
+			if len(set) == 0 {
+				delete(h.conns, c.player)
+			}
+			h.s.wg.Done()
+		}
+	}
+	h.mu.Unlock()
+}
+
+func (h *hub) full() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed || h.total >= MaxWSConnections
+}
+
+func (h *hub) connsOf(player string) []*wsConn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.conns[player]
+	out := make([]*wsConn, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (h *hub) closeAll() {
+	h.mu.Lock()
+	h.closed = true
+	for _, set := range h.conns {
+		for c := range set {
+			c.cancel()
+		}
+	}
+	h.mu.Unlock()
+}
+
+// notify pushes the current status to every WebSocket of each player.
+func (s *Service) notify(players ...string) {
+	for _, p := range players {
+		conns := s.hub.connsOf(p)
+		if len(conns) == 0 {
+			continue
+		}
+		msg := s.statusMessage(p)
+		for _, c := range conns {
+			c.push(msg)
+		}
+	}
+}
+
+func (s *Service) statusMessage(player string) ServerMessage {
+	st, ok := s.statusOf(player)
+	if !ok {
+		return ServerMessage{Type: "no_ticket"}
+	}
+	return ServerMessage{Type: "status", Status: &st}
+}
+
+// handleWS serves /ws. The access token comes in the Authorization header
+// (checked before the upgrade) or as the first message.
+func (s *Service) handleWS(w http.ResponseWriter, r *http.Request) {
+	var claims *tokens.AccessClaims
+	if tok, ok := httpx.BearerToken(r); ok {
+		c, err := s.verifyAccess(tok)
+		if err != nil {
+			if errors.Is(err, tokens.ErrKeysUnavailable) {
+				httpx.WriteError(w, httpx.Unavailable("token keys unavailable"))
+				return
+			}
+			httpx.WriteError(w, httpx.Unauthenticated("invalid or expired token"))
+			return
+		}
+		claims = c
+	}
+	if s.hub.full() {
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusServiceUnavailable, Code: httpx.CodeUnavailable, Message: "too many connections, retry later", RetryAfter: queueFullRetry})
+		return
+	}
+	// The server's read and write timeouts are for requests; a WebSocket
+	// lives longer and has its own pings and write timeouts.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		return // Accept has answered the client
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(MaxWSMessage)
+	ctx, cancel := context.WithCancel(s.runCtx)
+	defer cancel()
+
+	if claims == nil {
+		actx, acancel := context.WithTimeout(ctx, wsAuthTimeout)
+		_, data, err := conn.Read(actx)
+		acancel()
+		if err != nil {
+			conn.Close(websocket.StatusPolicyViolation, "auth message expected")
+			return
+		}
+		m, err := DecodeClientMessage(data)
+		if err != nil || m.Type != "auth" {
+			conn.Close(websocket.StatusPolicyViolation, "first message must be auth")
+			return
+		}
+		if claims, err = s.verifyAccess(m.Token); err != nil {
+			conn.Close(websocket.StatusPolicyViolation, "invalid or expired token")
+			return
+		}
+	}
+	c := &wsConn{player: claims.PlayerID(), cancel: cancel, signal: make(chan struct{}, 1)}
+	if err := s.hub.add(c); err != nil {
+		conn.Close(websocket.StatusTryAgainLater, err.Error())
+		return
+	}
+	defer s.hub.remove(c)
+	s.metrics.wsConns.Inc()
+	defer s.metrics.wsConns.Dec()
+	c.push(s.statusMessage(c.player))
+
+	readErr := make(chan error, 1)
+	go func() { readErr <- s.wsRead(ctx, conn, c) }() // ends when conn closes; waited for below
+	defer func() { conn.CloseNow(); <-readErr }()
+
+	// The connection lives no longer than the token that opened it: a
+	// client reconnects with its refreshed token.
+	expiry := time.NewTimer(time.Until(claims.ExpiresAt.Time) + tokens.ClockLeeway)
+	defer expiry.Stop()
+	ping := time.NewTicker(wsPingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			conn.Close(websocket.StatusGoingAway, "cell shutting down")
+			return
+		case err := <-readErr:
+			readErr <- err // for the deferred wait
+			return
+		case <-expiry.C:
+			conn.Close(websocket.StatusPolicyViolation, "token expired")
+			return
+		case <-ping.C:
+			pctx, pcancel := context.WithTimeout(ctx, wsPingTimeout)
+			err := conn.Ping(pctx)
+			pcancel()
+			if err != nil {
+				return
+			}
+		case <-c.signal:
+			for _, m := range c.drain() {
+				if err := s.wsWrite(ctx, conn, m); err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+var errBadClientMessage = errors.New("bad client message")
+
+// wsRead handles client messages until the connection fails or a message
+// is malformed, which closes it.
+func (s *Service) wsRead(ctx context.Context, conn *websocket.Conn, c *wsConn) error {
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			return err
+		}
+		m, err := DecodeClientMessage(data)
+		if err != nil || m.Type != "status" {
+			conn.Close(websocket.StatusPolicyViolation, "malformed message")
+			return errBadClientMessage
+		}
+		c.push(s.statusMessage(c.player))
+	}
+}
+
+func (s *Service) wsWrite(ctx context.Context, conn *websocket.Conn, m ServerMessage) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+	defer cancel()
+	return conn.Write(wctx, websocket.MessageText, data)
+}

@@ -1,0 +1,162 @@
+// Package ratings owns players' per-mode skill ratings in the global core and
+// the read API cells fetch them from with their service credential.
+package ratings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/atollgg/atoll/internal/authn"
+	"github.com/atollgg/atoll/internal/db"
+	"github.com/atollgg/atoll/internal/httpx"
+	"github.com/google/uuid"
+)
+
+// Limits of the read API.
+const (
+	// MaxPlayersPerRequest bounds one lookup: a cell asks for one ticket's
+	// party or, at most, one full lobby (matchmaker.MaxMatchPlayers is 100).
+	MaxPlayersPerRequest = 100
+	// queryTimeout bounds the lookup so a slow database answers cells with
+	// an error they fall back from instead of a hanging request.
+	queryTimeout = 3 * time.Second
+)
+
+var modePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+
+// ValidMode reports whether name can be a game mode name.
+func ValidMode(name string) bool { return modePattern.MatchString(name) }
+
+// Config is the ratings service's whole configuration.
+type Config struct {
+	// DB is the global database. Required.
+	DB *db.DB
+	// CellTokens are the cells' service credentials; only they may read
+	// ratings over HTTP. An empty set refuses every request.
+	CellTokens authn.Secrets
+	// Log is the logger. Required.
+	Log *slog.Logger
+}
+
+// Service serves ratings.
+type Service struct{ cfg Config }
+
+// New checks cfg and returns the service.
+func New(cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Log == nil {
+		return nil, errors.New("ratings: database and logger are required")
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// Rating is one player's rating in one mode.
+type Rating struct {
+	PlayerID string  `json:"player_id"`
+	Rating   float64 `json:"rating"`
+	Games    int     `json:"games"`
+}
+
+// Response is the body of GET /internal/v1/ratings. Players without a rating
+// in the mode are absent: the cell applies its default.
+type Response struct {
+	Mode    string   `json:"mode"`
+	Ratings []Rating `json:"ratings"`
+}
+
+// Routes registers GET /internal/v1/ratings, for cells only.
+func (s *Service) Routes(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
+	auth := authn.Service(s.cfg.CellTokens)
+	mux.Handle("GET /internal/v1/ratings", wrap(httpx.Handle(s.cfg.Log, auth(s.get))))
+}
+
+func (s *Service) get(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "mode" && k != "player_id" {
+			return httpx.BadRequest("unknown query parameter %q (want mode and player_id)", k)
+		}
+	}
+	modes := q["mode"]
+	if len(modes) != 1 || !ValidMode(modes[0]) {
+		return httpx.BadRequest("exactly one valid mode is required")
+	}
+	ids := q["player_id"]
+	if len(ids) == 0 {
+		return httpx.BadRequest("at least one player_id is required")
+	}
+	if len(ids) > MaxPlayersPerRequest {
+		return httpx.BadRequest("at most %d player_id values per request, got %d", MaxPlayersPerRequest, len(ids))
+	}
+	for i, id := range ids {
+		if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+			return httpx.BadRequest("player_id %d is not a UUID", i+1)
+		}
+	}
+	out, err := s.Lookup(r.Context(), modes[0], ids)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, Response{Mode: modes[0], Ratings: out})
+	return nil
+}
+
+// Lookup returns the stored ratings of players in mode; players without one
+// are left out.
+func (s *Service) Lookup(ctx context.Context, mode string, playerIDs []string) ([]Rating, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	rows, err := s.cfg.DB.Pool.Query(ctx,
+		`SELECT player_id::TEXT, rating, games FROM ratings WHERE mode = $1 AND player_id = ANY($2::UUID[]) ORDER BY player_id`,
+		mode, playerIDs)
+	if err != nil {
+		return nil, fmt.Errorf("look up ratings: %w", err)
+	}
+	defer rows.Close()
+	out := []Rating{}
+	for rows.Next() {
+		var rt Rating
+		if err := rows.Scan(&rt.PlayerID, &rt.Rating, &rt.Games); err != nil {
+			return nil, fmt.Errorf("look up ratings: %w", err)
+		}
+		out = append(out, rt)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up ratings: %w", err)
+	}
+	return out, nil
+}
+
+// Export returns a player's ratings in every mode, for the player's data
+// export (players.Service.AddExport).
+func (s *Service) Export(ctx context.Context, playerID string) (any, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	rows, err := s.cfg.DB.Pool.Query(ctx, `SELECT mode, rating, games, updated_at FROM ratings WHERE player_id = $1 ORDER BY mode`, playerID)
+	if err != nil {
+		return nil, fmt.Errorf("export ratings: %w", err)
+	}
+	defer rows.Close()
+	type modeRating struct {
+		Mode      string    `json:"mode"`
+		Rating    float64   `json:"rating"`
+		Games     int       `json:"games"`
+		UpdatedAt time.Time `json:"updated_at"`
+	}
+	out := []modeRating{}
+	for rows.Next() {
+		var m modeRating
+		if err := rows.Scan(&m.Mode, &m.Rating, &m.Games, &m.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("export ratings: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("export ratings: %w", err)
+	}
+	return out, nil
+}

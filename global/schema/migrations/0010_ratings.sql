@@ -1,0 +1,8 @@
+CREATE TABLE IF NOT EXISTS ratings (
+	player_id UUID NOT NULL REFERENCES players (id),
+	mode TEXT NOT NULL,
+	rating DOUBLE PRECISION NOT NULL,
+	games INT NOT NULL DEFAULT 0,
+	updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+	PRIMARY KEY (player_id, mode)
+);
