@@ -1,0 +1,184 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/atollgg/atoll/gameserver/sdk"
+)
+
+// sdkCaller calls the SDK API as a real game server, with the credentials
+// the fleet gave that server's process.
+type sdkCaller struct {
+	t              *testing.T
+	addr, id, auth string
+}
+
+func callerFor(t *testing.T, pid int) *sdkCaller {
+	env := processEnv(t, pid)
+	return &sdkCaller{t: t, addr: env[sdk.EnvSDKAddr], id: env[sdk.EnvServerID], auth: "Bearer " + env[sdk.EnvSDKSecret]}
+}
+
+type apiAnswer struct {
+	status int
+	code   string
+	body   []byte
+}
+
+func (c *sdkCaller) do(method, path, contentType string, body []byte, header map[string]string) apiAnswer {
+	c.t.Helper()
+	req, err := http.NewRequest(method, "http://"+c.addr+path, bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set(sdk.HeaderServerID, c.id)
+	req.Header.Set("Authorization", c.auth)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	var env struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(buf.Bytes(), &env)
+	return apiAnswer{status: resp.StatusCode, code: env.Error.Code, body: buf.Bytes()}
+}
+
+type apiCase struct {
+	name        string
+	method      string
+	path        string
+	contentType string
+	body        string
+	header      map[string]string
+	status      int
+	code        string
+}
+
+func (c *sdkCaller) check(cases []apiCase) {
+	c.t.Helper()
+	for _, tc := range cases {
+		ct := tc.contentType
+		if ct == "" && tc.body != "" {
+			ct = "application/json"
+		}
+		got := c.do(tc.method, tc.path, ct, []byte(tc.body), tc.header)
+		if got.status != tc.status || got.code != tc.code {
+			c.t.Errorf("%s: %s %s = %d %q (%s), want %d %q", tc.name, tc.method, tc.path, got.status, got.code, got.body, tc.status, tc.code)
+		}
+	}
+}
+
+func TestSDKAPIAuthAndValidation(t *testing.T) {
+	env := newTestEnv(t)
+	cfg := env.config(t)
+	cfg.Max = 1
+	// The server is frozen below and the test speaks for it; the threshold
+	// keeps the fleet from declaring it dead meanwhile.
+	cfg.FailureThreshold = 1000
+	cfg.StopGrace = 100 * time.Millisecond
+	f := startFleet(t, cfg)
+	srv := waitReady(t, f, 1)[0]
+	if err := syscall.Kill(srv.PID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	c := callerFor(t, srv.PID)
+
+	big := `{"player_id":"` + strings.Repeat("x", sdk.MaxSmallBody) + `"}`
+	c.check([]apiCase{
+		{name: "no secret", method: "POST", path: sdk.PathHealth, header: map[string]string{"Authorization": ""}, status: 401, code: "unauthenticated"},
+		{name: "wrong secret", method: "POST", path: sdk.PathHealth, header: map[string]string{"Authorization": "Bearer nope"}, status: 401, code: "unauthenticated"},
+		{name: "unknown server", method: "POST", path: sdk.PathHealth, header: map[string]string{sdk.HeaderServerID: "someone-else"}, status: 401, code: "unauthenticated"},
+		{name: "health", method: "POST", path: sdk.PathHealth, status: 200},
+		{name: "health with junk body", method: "POST", path: sdk.PathHealth, body: `[1]`, status: 400, code: "invalid_argument"},
+		{name: "poll without wait", method: "GET", path: sdk.PathAllocation, status: 200},
+		{name: "bad wait", method: "GET", path: sdk.PathAllocation + "?wait=soon", status: 400, code: "invalid_argument"},
+		{name: "results before allocation", method: "POST", path: sdk.PathResults, body: `{"session_id":"x","started_at":"2026-01-01T00:00:00Z","ended_at":"2026-01-01T00:00:01Z","players":[]}`, status: 409, code: "conflict"},
+		{name: "player before allocation", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":"p1"}`, status: 409, code: "conflict"},
+		{name: "active before allocation", method: "POST", path: sdk.PathActive, status: 409, code: "conflict"},
+		{name: "empty player id", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":""}`, status: 400, code: "invalid_argument"},
+		{name: "unknown field", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":"p1","x":1}`, status: 400, code: "invalid_argument"},
+		{name: "trailing data", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":"p1"} {}`, status: 400, code: "invalid_argument"},
+		{name: "wrong content type", method: "POST", path: sdk.PathPlayerConnected, contentType: "text/plain", body: `{"player_id":"p1"}`, status: 415, code: "unsupported_media_type"},
+		{name: "too large", method: "POST", path: sdk.PathPlayerConnected, body: big, status: 413, code: "payload_too_large"},
+		{name: "unknown route", method: "GET", path: "/v1/nope", status: 404, code: "not_found"},
+		{name: "wrong method", method: "GET", path: sdk.PathReady, status: 405, code: "method_not_allowed"},
+	})
+
+	// A long-poll returns as soon as the server is allocated.
+	type polled struct {
+		ans     apiAnswer
+		elapsed time.Duration
+	}
+	pollDone := make(chan polled, 1)
+	go func() {
+		start := time.Now()
+		ans := c.do("GET", sdk.PathAllocation+"?wait=15s", "", nil, nil)
+		pollDone <- polled{ans, time.Since(start)}
+	}()
+	m := testMatch("session-api", "p1", "p2")
+	if _, err := f.Allocate(context.Background(), m); err != nil {
+		t.Fatalf("allocate: %v", err)
+	}
+	p := <-pollDone
+	var ar sdk.AllocationResponse
+	if err := json.Unmarshal(p.ans.body, &ar); err != nil || p.ans.status != 200 || ar.State != sdk.StateAllocated || ar.Allocation == nil ||
+		ar.Allocation.SessionID != m.SessionID || len(ar.Allocation.Players) != 2 || ar.Allocation.Connect.Issuer != testIssuer {
+		t.Fatalf("long-poll answer %d %s (%v)", p.ans.status, p.ans.body, err)
+	}
+	if p.elapsed >= 15*time.Second {
+		t.Fatalf("long-poll ran its full wait (%v) instead of returning on allocation", p.elapsed)
+	}
+
+	results := func(session string, players ...string) string {
+		r := sdk.Results{SessionID: session, StartedAt: time.Unix(100, 0).UTC(), EndedAt: time.Unix(160, 0).UTC()}
+		for i, p := range players {
+			r.Players = append(r.Players, sdk.PlayerResult{PlayerID: p, Score: 10 - i, Placement: i + 1, TimePlayedS: 60})
+		}
+		b, _ := json.Marshal(r)
+		return string(b)
+	}
+	c.check([]apiCase{
+		{name: "stranger connects", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":"p9"}`, status: 400, code: "invalid_argument"},
+		{name: "player connects", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":"p1"}`, status: 200},
+		{name: "results for another session", method: "POST", path: sdk.PathResults, body: results("other", "p1"), status: 400, code: "invalid_argument"},
+		{name: "results for a stranger", method: "POST", path: sdk.PathResults, body: results(m.SessionID, "p1", "p9"), status: 400, code: "invalid_argument"},
+		{name: "results twice for a player", method: "POST", path: sdk.PathResults, body: results(m.SessionID, "p1", "p1"), status: 400, code: "invalid_argument"},
+		{name: "negative kills", method: "POST", path: sdk.PathResults, body: `{"session_id":"session-api","started_at":"2026-01-01T00:00:00Z","ended_at":"2026-01-01T00:00:01Z","players":[{"player_id":"p1","kills":-1}]}`, status: 400, code: "invalid_argument"},
+		{name: "ends before it starts", method: "POST", path: sdk.PathResults, body: `{"session_id":"session-api","started_at":"2026-01-01T00:00:01Z","ended_at":"2026-01-01T00:00:00Z","players":[]}`, status: 400, code: "invalid_argument"},
+		{name: "results", method: "POST", path: sdk.PathResults, body: results(m.SessionID, "p1", "p2"), status: 200},
+		{name: "same results again", method: "POST", path: sdk.PathResults, body: results(m.SessionID, "p1", "p2"), status: 200},
+		{name: "different results", method: "POST", path: sdk.PathResults, body: results(m.SessionID, "p2", "p1"), status: 409, code: "already_exists"},
+		{name: "bad shutdown reason", method: "POST", path: sdk.PathShutdown, body: `{"reason":"` + strings.Repeat("r", sdk.MaxReasonLength+1) + `"}`, status: 400, code: "invalid_argument"},
+		{name: "shutdown", method: "POST", path: sdk.PathShutdown, body: `{}`, status: 200},
+	})
+	if ev := nextEvent(t, f, EventPlayerConnected, m.SessionID); ev.PlayerID != "p1" {
+		t.Errorf("connected event %+v", ev)
+	}
+	ended := nextEvent(t, f, EventSessionEnded, m.SessionID)
+	if r := ended.Results; r == nil || len(r.Players) != 2 || r.Players[0].PlayerID != "p1" || r.Players[0].Team != 1 || r.Players[1].Team != 2 || r.Mode != "duel" {
+		t.Fatalf("ended results %+v", ended.Results)
+	}
+	// The frozen server lingers past StopGrace and is killed.
+	waitFor(t, "the lingering server to be killed", func() bool {
+		_, ok := serverInfo(f, srv.ID)
+		return !ok && !processAlive(ProcessRef{PID: srv.PID})
+	})
+}
