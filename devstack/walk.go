@@ -17,9 +17,10 @@ import (
 const walkTimeout = 10 * time.Second
 
 // Walk takes a new player through register → login → refresh → profile
-// against the core at base, printing each step.
-func Walk(ctx context.Context, base string, out io.Writer) error {
-	c := &client{base: base, hc: &http.Client{Timeout: walkTimeout}, out: out}
+// against the core at globalURL, then matches two guests on the cell at
+// cellURL, printing each step.
+func Walk(ctx context.Context, globalURL, cellURL string, out io.Writer) error {
+	c := &client{base: globalURL, hc: &http.Client{Timeout: walkTimeout}, out: out}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	user := "demo" + hex.EncodeToString(b[:])
@@ -46,7 +47,59 @@ func Walk(ctx context.Context, base string, out io.Writer) error {
 	if err := c.step(ctx, "5. Read the profile (the owner sees private fields)", "GET", "/player/"+reg.PlayerID+"/profile", ref.AccessToken, nil, http.StatusOK, &prof); err != nil {
 		return err
 	}
-	return nil
+	if cellURL == "" {
+		return nil
+	}
+	return walkMatch(ctx, c, cellURL)
+}
+
+// matchWait bounds waiting for the two walk players to be matched: with a
+// warm server free this takes milliseconds.
+const matchWait = 20 * time.Second
+
+// walkMatch queues two guests for a duel on the cell and shows the match.
+func walkMatch(ctx context.Context, c *client, cellURL string) error {
+	var a, b session
+	if err := c.step(ctx, "6. Two guests sign in with device auth", "POST", "/auth/device", "", map[string]string{"device_id": newDevice()}, http.StatusCreated, &a); err != nil {
+		return err
+	}
+	if err := c.step(ctx, "", "POST", "/auth/device", "", map[string]string{"device_id": newDevice()}, http.StatusCreated, &b); err != nil {
+		return err
+	}
+	cc := &client{base: cellURL, hc: c.hc, out: c.out}
+	join := map[string]any{"game_mode": "duel", "latencies_ms": map[string]int{"local": 5}}
+	var ta, tb map[string]any
+	if err := cc.step(ctx, "7. Both join the duel queue on the cell", "POST", "/matchmaking/join", a.AccessToken, join, http.StatusAccepted, &ta); err != nil {
+		return err
+	}
+	if err := cc.step(ctx, "", "POST", "/matchmaking/join", b.AccessToken, join, http.StatusAccepted, &tb); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(matchWait)
+	for {
+		var st map[string]any
+		if err := cc.quiet(ctx, "GET", "/matchmaking/status", a.AccessToken, &st); err != nil {
+			return err
+		}
+		if st["status"] == "matched" {
+			fmt.Fprintf(c.out, "8. Matched: session %v on game server %v (connect token issued by the cell)\n", st["session_id"], st["server"])
+			return nil
+		}
+		if st["status"] != "queued" || time.Now().After(deadline) {
+			return fmt.Errorf("matchmaking: status %v", st["status"])
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func newDevice() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "walk-device-" + hex.EncodeToString(b[:])
 }
 
 type session struct {
@@ -80,19 +133,41 @@ func (c *client) step(ctx context.Context, title, method, path, bearer string, b
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", title, err)
+		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	fmt.Fprintf(c.out, "%s\n   %s %s -> %d\n", title, method, path, resp.StatusCode)
+	if title != "" {
+		fmt.Fprintln(c.out, title)
+	}
+	fmt.Fprintf(c.out, "   %s %s -> %d\n", method, path, resp.StatusCode)
 	if resp.StatusCode != want {
-		return fmt.Errorf("%s: got %d, want %d: %s", title, resp.StatusCode, want, raw)
+		return fmt.Errorf("%s %s: got %d, want %d: %s", method, path, resp.StatusCode, want, raw)
 	}
 	if err := json.Unmarshal(raw, into); err != nil {
-		return fmt.Errorf("%s: decode: %w", title, err)
+		return fmt.Errorf("%s %s: decode: %w", method, path, err)
 	}
 	fmt.Fprintf(c.out, "   %s\n", redact(raw))
 	return nil
+}
+
+// quiet is a GET that prints nothing (for polling).
+func (c *client) quiet(ctx context.Context, method, path, bearer string, into any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	return json.Unmarshal(raw, into)
 }
 
 // redact shortens tokens so the walk shows their shape without printing

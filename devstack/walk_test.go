@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 func TestWalk(t *testing.T) {
 	c := globaltest.Start(t)
 	var out bytes.Buffer
-	if err := devstack.Walk(context.Background(), c.URL, &out); err != nil {
+	if err := devstack.Walk(context.Background(), c.URL, "", &out); err != nil {
 		t.Fatalf("walk: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"POST /auth/register -> 201", "POST /auth/login -> 200", "POST /auth/refresh -> 200", "-> 401", "/profile -> 200"} {

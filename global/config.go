@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
+	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/password"
 	"github.com/atollgg/atoll/internal/ratelimit"
@@ -45,12 +47,26 @@ type Config struct {
 	KeyRotation time.Duration
 	// OIDC lists accepted external OpenID Connect issuers.
 	OIDC []identity.OIDCProvider
+	// CORSOrigins may call the API from a browser (the cells serving the
+	// browser client); "*" allows any. Empty allows none.
+	CORSOrigins []string
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []netip.Prefix
 	// PrimaryRegion and Regions lay the database out across CockroachDB
 	// regions; empty leaves it single-region. Ignored on PostgreSQL.
 	PrimaryRegion string
 	Regions       []string
+	// --- economy & payments ---
+	// Economy are the currencies, starting balances, catalog seed file and
+	// xp thresholds (ATOLL_CURRENCIES, ATOLL_STARTING_BALANCES,
+	// ATOLL_CATALOG_FILE, ATOLL_CATALOG_REFRESH, ATOLL_XP_THRESHOLDS); the
+	// zero value is coins and gems, 1000 starting coins and the embedded
+	// development catalog.
+	Economy economy.Settings
+	// Payments selects the real-money gateway (ATOLL_PAYMENTS_*,
+	// ATOLL_STRIPE_*); the zero value disables top-ups.
+	Payments payments.Settings
+	// --- end economy & payments ---
 	// Log is the logger; nil means a JSON logger on stderr at info.
 	Log *slog.Logger
 }
@@ -81,6 +97,14 @@ func (c *Config) Validate() error {
 	if c.AccessTTL < 0 || c.AccessTTL > time.Hour {
 		errs = append(errs, errors.New("access token TTL must be between 1s and 1h: access tokens are bearer credentials cells verify offline"))
 	}
+	// --- economy & payments ---
+	if err := c.Economy.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Payments.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	// --- end economy & payments ---
 	return errors.Join(errs...)
 }
 

@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
+	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/global/players"
 	"github.com/atollgg/atoll/global/ratings"
 	"github.com/atollgg/atoll/global/schema"
@@ -53,6 +55,8 @@ type Server struct {
 	Identity *identity.Service
 	Players  *players.Service
 	PII      *pii.Keyring
+	Economy  *economy.Service  // economy & payments
+	Payments *payments.Service // economy & payments
 
 	mux     *http.ServeMux
 	wrap    func(http.Handler) http.Handler
@@ -175,7 +179,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /readyz", s.Health.Ready)
 	s.mux.Handle("GET /metrics", obs.MetricsHandler(s.Registry))
 	ok = true
-	s.handler = httpx.Recover(log, httpx.AccessLog(log, metrics.Wrap(httpx.JSONFallback(s.mux))))
+	s.handler = httpx.Recover(log, httpx.AccessLog(log, metrics.Wrap(httpx.CORS(cfg.CORSOrigins, httpx.JSONFallback(s.mux)))))
 	return s, nil
 }
 
@@ -189,6 +193,25 @@ func (s *Server) addServices() error {
 	rt.Routes(s.mux, s.wrap)
 	s.Players.AddExport("ratings", rt.Export)
 	// --- end ratings ---
+	// --- economy & payments: wallets, store, inventory, ledger, grants, top-ups ---
+	ectx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	eco, err := economy.New(ectx, economy.Config{DB: s.DB, Verifier: s.Verifier, Settings: s.cfg.Economy,
+		AdminToken: s.cfg.AdminToken, CellTokens: s.cfg.CellTokens, Log: s.log})
+	if err != nil {
+		return err
+	}
+	pay, err := payments.New(payments.Config{DB: s.DB, Economy: eco, Verifier: s.Verifier, AdminToken: s.cfg.AdminToken,
+		Settings: s.cfg.Payments, PublicURL: s.cfg.PublicURL, Log: s.log})
+	if err != nil {
+		return err
+	}
+	s.Economy, s.Payments = eco, pay
+	eco.Routes(s.mux, s.wrap)
+	pay.Routes(s.mux, s.wrap)
+	s.Players.AddExport("economy", eco.Export)
+	s.Players.AddEraser("economy", eco.Erase)
+	// --- end economy & payments ---
 	return nil
 }
 

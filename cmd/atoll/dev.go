@@ -11,6 +11,7 @@ import (
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("dev", stderr)
 	addr := f.String("global-addr", "127.0.0.1:8080", "global core listen address")
+	cellAddr := f.String("cell-addr", "127.0.0.1:8090", "cell listen address")
 	dbURL := f.String("dev-database-url", "", "use this database instead of a throwaway PostgreSQL")
 	exit := f.Bool("exit-after-walk", false, "stop once the walk is printed")
 	logLevel := f.String("log-level", "warn", "debug, info, warn or error")
@@ -21,5 +22,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return devstack.Run(ctx, devstack.Config{GlobalAddr: *addr, DatabaseURL: *dbURL, ExitAfterWalk: *exit, Log: log, Out: stdout})
+	return devstack.Run(ctx, devstack.RunConfig{
+		Config:        devstack.Config{GlobalAddr: *addr, CellAddr: *cellAddr, DatabaseURL: *dbURL, Log: log},
+		ExitAfterWalk: *exit, Out: stdout,
+	})
 }

@@ -37,6 +37,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	rotate := f.Duration("key-rotation", 0, "rotate the signing key this often (0: never)")
 	oidc := f.String("oidc-issuers", "", "accepted OpenID Connect issuers: issuer_url|client_id[|jwks_url],...")
 	proxies := f.String("trusted-proxies", "", "CIDRs of load balancers allowed to set X-Forwarded-For")
+	cors := f.String("cors-origins", "", `origins whose pages may call the API (the cells serving the browser client), comma-separated; "*" for any`)
 	maxConns := f.Int("db-max-conns", 0, "database pool size (0: 32)")
 	primary := f.String("primary-region", "", "CockroachDB primary region (enables the multi-region layout)")
 	regions := f.String("regions", "", "other CockroachDB regions, comma-separated")
@@ -52,6 +53,11 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 			AdminToken: *admin, AuthRateLimit: *rate, PIIKeys: *piiKeys, PIIIndexKey: *piiIndex,
 			AccessTTL: *ttl, KeyRotation: durationOrZero(*rotate), DBMaxConns: int32(*maxConns),
 			PrimaryRegion: *primary, Log: log,
+		}
+		if *cors != "" {
+			for _, o := range strings.Split(*cors, ",") {
+				cfg.CORSOrigins = append(cfg.CORSOrigins, strings.TrimSpace(o))
+			}
 		}
 		if *regions != "" {
 			cfg.Regions = strings.Split(*regions, ",")

@@ -20,9 +20,11 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"global":   {"run the global core (identity, profiles, economy)", runGlobal},
-	"dev":      {"run a local development stack and walk through it", runDev},
-	"loadtest": {"load-test an Atoll deployment and report throughput and latency", runLoadtest},
+	"global":     {"run the global core (identity, profiles, economy)", runGlobal},
+	"cell":       {"run a regional cell (matchmaking, sessions, game-server fleet)", runCell},
+	"gameserver": {"run the reference game server (started by a cell)", runGameserver},
+	"dev":        {"run a local development stack and walk through it", runDev},
+	"loadtest":   {"load-test an Atoll deployment and report throughput and latency", runLoadtest},
 }
 
 func main() {

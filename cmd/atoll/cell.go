@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/atollgg/atoll/cell"
+	"github.com/atollgg/atoll/internal/obs"
+)
+
+func runCell(ctx context.Context, args []string, _, stderr io.Writer) error {
+	f := newFlags("cell", stderr)
+	id := f.String("cell-id", "", "this cell's id, e.g. eu-west-1a (required)")
+	region := f.String("region", "", "the region this cell serves (required)")
+	addr := f.String("http-addr", "127.0.0.1:8090", "HTTP listen address")
+	public := f.String("public-url", "", "URL players use to reach this cell (default http://<http-addr>)")
+	globalURL := f.String("global-url", "", "the global core's URL (required)")
+	issuer := f.String("global-issuer", "", "issuer of the core's access tokens (default: the global URL)")
+	dataDir := f.String("data-dir", "", "JetStream storage, cached JWKS and connect-token keys (required)")
+	service := f.String("service-token", "", "this cell's service credential at the global core")
+	consul := f.String("consul-addr", "", "Consul agent address; empty disables registration")
+	consulToken := f.String("consul-token", "", "Consul ACL token")
+	natsPort := f.Int("nats-port", 0, "NATS client port for external clients (0: in-process only)")
+	natsHost := f.String("nats-host", "", "NATS client listen host (default 127.0.0.1)")
+	hub := f.String("hub-url", "", "leaf-node remote URL of the global hub; empty runs standalone")
+	modes := f.String("modes-file", "", "YAML file of game modes (default: built-in duel, 2v2, 5v5, ffa8)")
+	rating := f.Float64("default-rating", 0, "rating of players without one (0: 1500)")
+	interval := f.Duration("match-interval", 0, "matchmaking pass interval (0: default, at most 250ms)")
+	ctt := f.Duration("connect-token-ttl", 0, "connect token lifetime (0: default)")
+	gsCmd := f.String("gameserver-command", "", "game-server command, space-separated (default: this binary's `gameserver`)")
+	gsEnv := f.String("gameserver-env", "", "extra KEY=VALUE environment for game servers, comma-separated")
+	gameHost := f.String("game-host", "", "address players connect to game servers at (default 127.0.0.1)")
+	ports := f.String("game-ports", "", "game-server port range min-max, e.g. 7700-7999")
+	warm := f.Int("warm-servers", 0, "warm buffer of Ready game servers (0: 2)")
+	maxServers := f.Int("max-servers", 0, "maximum game servers (0: default)")
+	hb := f.Duration("heartbeat-period", 0, "game-server heartbeat period (0: 2s)")
+	logLevel := f.String("log-level", "info", "debug, info, warn or error")
+	f.markSecret("service-token", "consul-token")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	log, err := obs.NewLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg := cell.Config{
+		CellID: *id, Region: *region, HTTPAddr: *addr, PublicURL: strings.TrimRight(*public, "/"), GlobalURL: strings.TrimRight(*globalURL, "/"),
+		GlobalIssuer: *issuer, DataDir: *dataDir, ServiceToken: *service, ConsulAddr: *consul, ConsulToken: *consulToken,
+		NATSPort: *natsPort, NATSHost: *natsHost, HubURL: *hub, ModesFile: *modes, DefaultRating: *rating,
+		MatchInterval: *interval, ConnectTokenTTL: *ctt, GameHost: *gameHost, WarmServers: *warm, MaxServers: *maxServers,
+		HeartbeatPeriod: *hb, Log: log,
+	}
+	if *gsCmd != "" {
+		cfg.GameServerCommand = strings.Fields(*gsCmd)
+	}
+	if *gsEnv != "" {
+		cfg.GameServerEnv = strings.Split(*gsEnv, ",")
+	}
+	if *ports != "" {
+		lo, hi, ok := strings.Cut(*ports, "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := strconv.Atoi(hi)
+		if !ok || err1 != nil || err2 != nil {
+			return fmt.Errorf("game ports: want min-max such as 7700-7999, got %q", *ports)
+		}
+		cfg.GamePortMin, cfg.GamePortMax = a, b
+	}
+	c, err := cell.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	return c.Shutdown(sctx)
+}
