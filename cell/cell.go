@@ -202,7 +202,8 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 		Host: c.cfg.GameHost, PortMin: c.cfg.GamePortMin, PortMax: c.cfg.GamePortMax,
 		Buffer: c.cfg.WarmServers, Max: c.cfg.MaxServers, HeartbeatPeriod: c.cfg.HeartbeatPeriod,
 		ConnectKeys: c.ConnectKeys.JWKS, Issuer: issuer, KV: fleetKV,
-		Log: c.log.With("component", "fleet"), Registry: c.Registry, Env: c.cfg.GameServerEnv,
+		Telemetry: telemetrySink(c.Bus, c.cfg.CellID, c.cfg.Region),
+		Log:       c.log, Registry: c.Registry, Env: c.cfg.GameServerEnv,
 	})
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)

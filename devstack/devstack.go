@@ -15,6 +15,7 @@ import (
 
 	"github.com/atollgg/atoll/cell"
 	"github.com/atollgg/atoll/global"
+	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/obs"
 	"github.com/atollgg/atoll/internal/pglocal"
@@ -101,6 +102,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		DatabaseURL: dbURL, HTTPAddr: cfg.GlobalAddr, DataDir: filepath.Join(cfg.DataDir, "global"),
 		AdminToken: DevAdminToken, CellTokens: authn.Secrets{DevCellID: devCellToken},
 		CORSOrigins: []string{cellURL}, Log: cfg.Log,
+		// Fake payments are what a local stack wants; never in production.
+		Payments: payments.Settings{Provider: "dev"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("global core: %w", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,9 @@ import (
 
 // walkTimeout bounds each request of the walk.
 const walkTimeout = 10 * time.Second
+
+// maxShown keeps each printed answer to about two terminal lines.
+const maxShown = 240
 
 // Walk takes a new player through register → login → refresh → profile
 // against the core at globalURL, then matches two guests on the cell at
@@ -47,10 +51,60 @@ func Walk(ctx context.Context, globalURL, cellURL string, out io.Writer) error {
 	if err := c.step(ctx, "5. Read the profile (the owner sees private fields)", "GET", "/player/"+reg.PlayerID+"/profile", ref.AccessToken, nil, http.StatusOK, &prof); err != nil {
 		return err
 	}
+	if err := walkEconomy(ctx, c, ref.AccessToken); err != nil {
+		return err
+	}
 	if cellURL == "" {
 		return nil
 	}
 	return walkMatch(ctx, c, cellURL)
+}
+
+// walkEconomy buys an item (and retries the purchase, which must not charge
+// twice), tops up premium currency through the development payment
+// provider, and shows the wallet and inventory.
+func walkEconomy(ctx context.Context, c *client, token string) error {
+	var wallet, bought, again, inv, checkout, done map[string]any
+	if err := c.step(ctx, "6. The wallet starts with the configured balance", "GET", "/wallet", token, nil, http.StatusOK, &wallet); err != nil {
+		return err
+	}
+	key := newDevice()
+	buy := map[string]any{"item_template_id": "sword_wooden", "quantity": 1, "currency": "coins"}
+	if err := c.step(ctx, "7. Buy a wooden sword (price from the server's catalog, never the client)", "POST", "/store/purchase", token, buy, http.StatusCreated, &bought, "Idempotency-Key", key); err != nil {
+		return err
+	}
+	if err := c.step(ctx, "8. Retry with the same Idempotency-Key: the first result, no second charge", "POST", "/store/purchase", token, buy, http.StatusCreated, &again, "Idempotency-Key", key); err != nil {
+		return err
+	}
+	if err := c.step(ctx, "9. Top up 100 gems through the development payment gateway (checkout…", "POST", "/store/checkout", token, map[string]string{"offer_id": "gems_100"}, http.StatusCreated, &checkout, "Idempotency-Key", newDevice()); err != nil {
+		return err
+	}
+	ref, _ := checkout["checkout_ref"].(string)
+	if err := c.step(ctx, "   …and the gateway's signed webhook completing it)", "POST", "/payments/dev/checkout/"+ref+"/complete", token, nil, http.StatusOK, &done); err != nil {
+		return err
+	}
+	if err := c.step(ctx, "10. Wallet after the purchase and the top-up", "GET", "/wallet", token, nil, http.StatusOK, &wallet); err != nil {
+		return err
+	}
+	return c.step(ctx, "11. Inventory", "GET", "/inventory/"+playerOf(token), token, nil, http.StatusOK, &inv)
+}
+
+// playerOf reads the subject of an access token (already verified by the
+// server that issued it) to build the inventory URL.
+func playerOf(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Sub string `json:"sub"`
+	}
+	_ = json.Unmarshal(b, &c)
+	return c.Sub
 }
 
 // matchWait bounds waiting for the two walk players to be matched: with a
@@ -60,7 +114,7 @@ const matchWait = 20 * time.Second
 // walkMatch queues two guests for a duel on the cell and shows the match.
 func walkMatch(ctx context.Context, c *client, cellURL string) error {
 	var a, b session
-	if err := c.step(ctx, "6. Two guests sign in with device auth", "POST", "/auth/device", "", map[string]string{"device_id": newDevice()}, http.StatusCreated, &a); err != nil {
+	if err := c.step(ctx, "12. Two guests sign in with device auth", "POST", "/auth/device", "", map[string]string{"device_id": newDevice()}, http.StatusCreated, &a); err != nil {
 		return err
 	}
 	if err := c.step(ctx, "", "POST", "/auth/device", "", map[string]string{"device_id": newDevice()}, http.StatusCreated, &b); err != nil {
@@ -69,7 +123,7 @@ func walkMatch(ctx context.Context, c *client, cellURL string) error {
 	cc := &client{base: cellURL, hc: c.hc, out: c.out}
 	join := map[string]any{"game_mode": "duel", "latencies_ms": map[string]int{"local": 5}}
 	var ta, tb map[string]any
-	if err := cc.step(ctx, "7. Both join the duel queue on the cell", "POST", "/matchmaking/join", a.AccessToken, join, http.StatusAccepted, &ta); err != nil {
+	if err := cc.step(ctx, "13. Both join the duel queue on the cell", "POST", "/matchmaking/join", a.AccessToken, join, http.StatusAccepted, &ta); err != nil {
 		return err
 	}
 	if err := cc.step(ctx, "", "POST", "/matchmaking/join", b.AccessToken, join, http.StatusAccepted, &tb); err != nil {
@@ -82,7 +136,7 @@ func walkMatch(ctx context.Context, c *client, cellURL string) error {
 			return err
 		}
 		if st["status"] == "matched" {
-			fmt.Fprintf(c.out, "8. Matched: session %v on game server %v (connect token issued by the cell)\n", st["session_id"], st["server"])
+			fmt.Fprintf(c.out, "14. Matched: session %v on game server %v (connect token issued by the cell)\n", st["session_id"], st["server"])
 			return nil
 		}
 		if st["status"] != "queued" || time.Now().After(deadline) {
@@ -115,7 +169,7 @@ type client struct {
 	out  io.Writer
 }
 
-func (c *client) step(ctx context.Context, title, method, path, bearer string, body any, want int, into any) error {
+func (c *client) step(ctx context.Context, title, method, path, bearer string, body any, want int, into any, headers ...string) error {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -130,6 +184,9 @@ func (c *client) step(ctx context.Context, title, method, path, bearer string, b
 	}
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -147,7 +204,11 @@ func (c *client) step(ctx context.Context, title, method, path, bearer string, b
 	if err := json.Unmarshal(raw, into); err != nil {
 		return fmt.Errorf("%s %s: decode: %w", method, path, err)
 	}
-	fmt.Fprintf(c.out, "   %s\n", redact(raw))
+	line := redact(raw)
+	if len(line) > maxShown {
+		line = line[:maxShown] + "…"
+	}
+	fmt.Fprintf(c.out, "   %s\n", line)
 	return nil
 }
 

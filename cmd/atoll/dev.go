@@ -14,7 +14,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cellAddr := f.String("cell-addr", "127.0.0.1:8090", "cell listen address")
 	dbURL := f.String("dev-database-url", "", "use this database instead of a throwaway PostgreSQL")
 	exit := f.Bool("exit-after-walk", false, "stop once the walk is printed")
-	logLevel := f.String("log-level", "warn", "debug, info, warn or error")
+	logLevel := f.String("log-level", "error", "debug, info, warn or error")
 	if err := f.parse(args); err != nil {
 		return err
 	}

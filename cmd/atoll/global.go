@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/global"
+	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
+	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/obs"
 	"github.com/atollgg/atoll/internal/password"
@@ -41,8 +43,20 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	maxConns := f.Int("db-max-conns", 0, "database pool size (0: 32)")
 	primary := f.String("primary-region", "", "CockroachDB primary region (enables the multi-region layout)")
 	regions := f.String("regions", "", "other CockroachDB regions, comma-separated")
+	currencies := f.String("currencies", "", `currencies, e.g. "coins,gems:premium" (default coins and premium gems)`)
+	starting := f.String("starting-balances", "", `new wallets' balances, e.g. "coins=1000,gems=0"`)
+	catalog := f.String("catalog-file", "", "item catalog seed file (default: the embedded development catalog)")
+	catalogRefresh := f.Duration("catalog-refresh", 0, "how stale the in-process catalog may be (0: default)")
+	xp := f.String("xp-thresholds", "", `total xp for each level from 2 up, e.g. "100,300,600"`)
+	payProvider := f.String("payments-provider", "", `real-money gateway: "stripe", "dev" (fake payments: never in production) or empty (top-ups off)`)
+	paySecrets := f.String("payments-webhook-secrets", "", "webhook signing secrets, comma-separated")
+	stripeKey := f.String("stripe-secret-key", "", "Stripe API key")
+	stripeURL := f.String("stripe-api-url", "", "Stripe API base URL (default Stripe's)")
+	paySuccess := f.String("payments-success-url", "", "where the hosted checkout returns the player on success")
+	payCancel := f.String("payments-cancel-url", "", "where the hosted checkout returns the player on cancel")
+	payTolerance := f.Duration("payments-webhook-tolerance", 0, "webhook timestamp tolerance (0: default)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
-	f.markSecret("admin-token", "cell-tokens", "pii-keys", "pii-index-key", "database-url")
+	f.markSecret("admin-token", "cell-tokens", "pii-keys", "pii-index-key", "database-url", "payments-webhook-secrets", "stripe-secret-key")
 	build := func() (global.Config, error) {
 		log, err := obs.NewLogger(stderr, *logLevel)
 		if err != nil {
@@ -53,6 +67,26 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 			AdminToken: *admin, AuthRateLimit: *rate, PIIKeys: *piiKeys, PIIIndexKey: *piiIndex,
 			AccessTTL: *ttl, KeyRotation: durationOrZero(*rotate), DBMaxConns: int32(*maxConns),
 			PrimaryRegion: *primary, Log: log,
+		}
+		cfg.Economy.CatalogFile, cfg.Economy.CatalogRefresh = *catalog, *catalogRefresh
+		if *currencies != "" {
+			if cfg.Economy.Currencies, err = economy.ParseCurrencies(*currencies); err != nil {
+				return cfg, err
+			}
+		}
+		if *starting != "" {
+			if cfg.Economy.StartingBalances, err = economy.ParseAmounts(*starting); err != nil {
+				return cfg, err
+			}
+		}
+		if *xp != "" {
+			if cfg.Economy.XPThresholds, err = economy.ParseThresholds(*xp); err != nil {
+				return cfg, err
+			}
+		}
+		cfg.Payments = payments.Settings{
+			Provider: *payProvider, WebhookSecrets: payments.ParseSecrets(*paySecrets), StripeSecretKey: *stripeKey,
+			StripeAPIURL: *stripeURL, SuccessURL: *paySuccess, CancelURL: *payCancel, WebhookTolerance: *payTolerance,
 		}
 		if *cors != "" {
 			for _, o := range strings.Split(*cors, ",") {
