@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/atollgg/atoll/global/audit"
-	"github.com/atollgg/atoll/internal/db"
 	"github.com/atollgg/atoll/internal/httpx"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -83,25 +81,12 @@ func (s *Service) device(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) deviceLogin(ctx context.Context, dh string, sess pendingSession) (string, error) {
-	return s.batch.login(ctx, dh, sess)
+	return s.batch.do(ctx, &deviceReq{deviceHash: dh, sess: sess})
 }
 
 func (s *Service) deviceCreate(ctx context.Context, dh string, sess pendingSession) (string, error) {
-	id := uuid.NewString()
-	err := s.db.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		name := generatedUsername("guest_")
-		if _, err := tx.Exec(ctx, `INSERT INTO players (id, username, username_norm, auth_provider_id) VALUES ($1, $2, $2, 'device')`, id, name); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO devices (device_hash, player_id) VALUES ($1, $2)`, dh, id); err != nil {
-			return err
-		}
-		if err := sess.store(ctx, tx, id); err != nil {
-			return err
-		}
-		return audit.Write(ctx, tx, audit.Event{Kind: audit.Registered, PlayerID: id, Actor: "player", Details: map[string]any{"provider": "device"}})
-	})
-	if db.IsUniqueViolation(err, "devices_pkey") {
+	id, err := s.create.do(ctx, &deviceReq{deviceHash: dh, sess: sess, newID: uuid.NewString(), username: generatedUsername("guest_")})
+	if errors.Is(err, pgx.ErrNoRows) {
 		return "", errDeviceRace
 	}
 	return id, err

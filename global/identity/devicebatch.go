@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atollgg/atoll/global/audit"
 	"github.com/atollgg/atoll/internal/db"
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,31 @@ const (
 	loginQueueLen = 4096
 )
 
+// deviceCreateBatchSQL creates a batch of device players: each device, its
+// player, its first refresh token and the audit record. A device created
+// concurrently (by another batch, or twice in this one) is skipped by ON
+// CONFLICT and its player is not created; that requester then logs in. Foreign
+// keys are checked at the end of the statement, so devices may come first.
+const deviceCreateBatchSQL = `
+WITH input AS (
+	SELECT * FROM unnest($1::UUID[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::UUID[], $6::TIMESTAMPTZ[], $7::TIMESTAMPTZ[])
+		AS t(id, username, device_hash, token_hash, family_id, expires_at, family_expires_at)
+), dv AS (
+	INSERT INTO devices (device_hash, player_id) SELECT device_hash, id FROM input
+	ON CONFLICT (device_hash) DO NOTHING RETURNING player_id
+), pl AS (
+	INSERT INTO players (id, username, username_norm, auth_provider_id, last_login)
+	SELECT i.id, i.username, i.username, 'device', now() FROM input i JOIN dv ON dv.player_id = i.id
+	RETURNING id
+), rt AS (
+	INSERT INTO refresh_tokens (token_hash, family_id, player_id, expires_at, family_expires_at)
+	SELECT i.token_hash, i.family_id, i.id, i.expires_at, i.family_expires_at FROM input i JOIN pl ON pl.id = i.id
+	RETURNING player_id
+)
+INSERT INTO audit_log (kind, player_id, actor, details)
+SELECT $8, player_id, 'player', '{"provider":"device"}' FROM rt
+RETURNING player_id::TEXT, player_id::TEXT`
+
 // deviceBatchSQL logs a batch of devices in: find each device's player,
 // stamp last_login (at most once a minute per player: a game client that
 // reconnects in a loop must not turn into a write per attempt) and store
@@ -53,29 +79,36 @@ INSERT INTO refresh_tokens (token_hash, family_id, player_id, expires_at, family
 SELECT token_hash, family_id, player_id, expires_at, family_expires_at FROM p
 RETURNING token_hash, player_id::TEXT`
 
-type loginReq struct {
+type deviceReq struct {
 	deviceHash string
 	sess       pendingSession
-	done       chan loginRes // buffered 1: a worker never blocks on a gone requester
+	// newID and username are the player to create (creation batches only).
+	newID, username string
+	done            chan deviceRes // buffered 1: a worker never blocks on a gone requester
 }
 
-type loginRes struct {
+type deviceRes struct {
 	playerID string
 	err      error
 }
 
-type loginBatcher struct {
+// deviceBatcher group-commits one kind of device statement.
+type deviceBatcher struct {
 	db    *db.DB
-	queue chan *loginReq
+	what  string
+	sql   string
+	args  func(batch []*deviceReq) []any
+	key   func(r *deviceReq) string // matches a result row's first column
+	queue chan *deviceReq
 	sizes prometheus.Histogram
 	wg    sync.WaitGroup
 }
 
-func newLoginBatcher(d *db.DB, reg prometheus.Registerer) *loginBatcher {
-	b := &loginBatcher{db: d, queue: make(chan *loginReq, loginQueueLen),
+func newDeviceBatcher(d *db.DB, reg prometheus.Registerer, what, sql string, args func([]*deviceReq) []any, key func(*deviceReq) string) *deviceBatcher {
+	b := &deviceBatcher{db: d, what: what, sql: sql, args: args, key: key, queue: make(chan *deviceReq, loginQueueLen),
 		sizes: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "atoll_identity_device_login_batch_size",
-			Help:    "Device logins group-committed per database statement.",
+			Name:    "atoll_identity_device_" + what + "_batch_size",
+			Help:    "Device " + what + "s group-committed per database statement.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 9),
 		})}
 	if reg != nil {
@@ -84,8 +117,36 @@ func newLoginBatcher(d *db.DB, reg prometheus.Registerer) *loginBatcher {
 	return b
 }
 
+// newLoginBatcher logs existing devices in.
+func newLoginBatcher(d *db.DB, reg prometheus.Registerer) *deviceBatcher {
+	return newDeviceBatcher(d, reg, "login", deviceBatchSQL, func(batch []*deviceReq) []any {
+		n := len(batch)
+		devs, hashes, fams := make([]string, n), make([]string, n), make([]string, n)
+		exps, fexps := make([]time.Time, n), make([]time.Time, n)
+		for i, r := range batch {
+			devs[i], hashes[i], fams[i] = r.deviceHash, r.sess.hash, r.sess.family
+			exps[i], fexps[i] = r.sess.expires, r.sess.familyExpires
+		}
+		return []any{devs, hashes, fams, exps, fexps}
+	}, func(r *deviceReq) string { return r.sess.hash })
+}
+
+// newCreateBatcher creates device players.
+func newCreateBatcher(d *db.DB, reg prometheus.Registerer) *deviceBatcher {
+	return newDeviceBatcher(d, reg, "create", deviceCreateBatchSQL, func(batch []*deviceReq) []any {
+		n := len(batch)
+		ids, names, devs, hashes, fams := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		exps, fexps := make([]time.Time, n), make([]time.Time, n)
+		for i, r := range batch {
+			ids[i], names[i], devs[i], hashes[i], fams[i] = r.newID, r.username, r.deviceHash, r.sess.hash, r.sess.family
+			exps[i], fexps[i] = r.sess.expires, r.sess.familyExpires
+		}
+		return []any{ids, names, devs, hashes, fams, exps, fexps, audit.Registered}
+	}, func(r *deviceReq) string { return r.newID })
+}
+
 // run starts the workers; they stop when ctx ends.
-func (b *loginBatcher) run(ctx context.Context) {
+func (b *deviceBatcher) run(ctx context.Context) {
 	for range deviceLoginWorkers {
 		b.wg.Add(1)
 		go func() {
@@ -95,14 +156,15 @@ func (b *loginBatcher) run(ctx context.Context) {
 	}
 }
 
-func (b *loginBatcher) wait() { b.wg.Wait() }
+func (b *deviceBatcher) wait() { b.wg.Wait() }
 
 var errStopping = errors.New("identity service stopping")
 
-// login queues one device login and waits for its batch. It returns
-// pgx.ErrNoRows for an unknown (or erased) device.
-func (b *loginBatcher) login(ctx context.Context, deviceHash string, sess pendingSession) (string, error) {
-	req := &loginReq{deviceHash: deviceHash, sess: sess, done: make(chan loginRes, 1)}
+// do queues one request and waits for its batch. It returns pgx.ErrNoRows
+// when the statement produced no row for it (unknown device on login, a
+// device created concurrently on create).
+func (b *deviceBatcher) do(ctx context.Context, req *deviceReq) (string, error) {
+	req.done = make(chan deviceRes, 1)
 	select {
 	case b.queue <- req:
 	case <-ctx.Done():
@@ -116,8 +178,8 @@ func (b *loginBatcher) login(ctx context.Context, deviceHash string, sess pendin
 	}
 }
 
-func (b *loginBatcher) work(ctx context.Context) {
-	batch := make([]*loginReq, 0, maxLoginBatch)
+func (b *deviceBatcher) work(ctx context.Context) {
+	batch := make([]*deviceReq, 0, maxLoginBatch)
 	for {
 		batch = batch[:0]
 		select {
@@ -141,51 +203,45 @@ func (b *loginBatcher) work(ctx context.Context) {
 }
 
 // drain fails whatever is still queued at shutdown, so no request hangs.
-func (b *loginBatcher) drain() {
+func (b *deviceBatcher) drain() {
 	for {
 		select {
 		case r := <-b.queue:
-			r.done <- loginRes{err: errStopping}
+			r.done <- deviceRes{err: errStopping}
 		default:
 			return
 		}
 	}
 }
 
-func (b *loginBatcher) exec(ctx context.Context, batch []*loginReq) {
-	n := len(batch)
-	b.sizes.Observe(float64(n))
-	devs, hashes, fams := make([]string, n), make([]string, n), make([]string, n)
-	exps, fexps := make([]time.Time, n), make([]time.Time, n)
-	for i, r := range batch {
-		devs[i], hashes[i], fams[i] = r.deviceHash, r.sess.hash, r.sess.family
-		exps[i], fexps[i] = r.sess.expires, r.sess.familyExpires
-	}
-	found := make(map[string]string, n)
+func (b *deviceBatcher) exec(ctx context.Context, batch []*deviceReq) {
+	b.sizes.Observe(float64(len(batch)))
+	args := b.args(batch)
+	found := make(map[string]string, len(batch))
 	err := b.db.Retry(ctx, func(ctx context.Context) error {
 		clear(found)
-		rows, err := b.db.Pool.Query(ctx, deviceBatchSQL, devs, hashes, fams, exps, fexps)
+		rows, err := b.db.Pool.Query(ctx, b.sql, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var h, id string
-			if err := rows.Scan(&h, &id); err != nil {
+			var k, id string
+			if err := rows.Scan(&k, &id); err != nil {
 				return err
 			}
-			found[h] = id
+			found[k] = id
 		}
 		return rows.Err()
 	})
 	for _, r := range batch {
-		switch id, ok := found[r.sess.hash]; {
+		switch id, ok := found[b.key(r)]; {
 		case err != nil:
-			r.done <- loginRes{err: fmt.Errorf("device login batch: %w", err)}
+			r.done <- deviceRes{err: fmt.Errorf("device %s batch: %w", b.what, err)}
 		case ok:
-			r.done <- loginRes{playerID: id}
+			r.done <- deviceRes{playerID: id}
 		default:
-			r.done <- loginRes{err: pgx.ErrNoRows}
+			r.done <- deviceRes{err: pgx.ErrNoRows}
 		}
 	}
 }

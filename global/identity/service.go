@@ -83,7 +83,7 @@ type Service struct {
 	db                           *db.DB
 	ipLimit, acctLimit, regLimit *ratelimit.Limiter
 	oidc                         *oidcSet
-	batch                        *loginBatcher
+	batch, create                *deviceBatcher
 	now                          func() time.Time
 }
 
@@ -91,8 +91,10 @@ type Service struct {
 // before serving requests.
 func (s *Service) Run(ctx context.Context) {
 	s.batch.run(ctx)
+	s.create.run(ctx)
 	<-ctx.Done()
 	s.batch.wait()
+	s.create.wait()
 }
 
 // New validates cfg and builds the service.
@@ -121,7 +123,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, now: cfg.Now, batch: newLoginBatcher(cfg.DB, cfg.Registry)}
+	s := &Service{cfg: cfg, db: cfg.DB, now: cfg.Now, batch: newLoginBatcher(cfg.DB, cfg.Registry), create: newCreateBatcher(cfg.DB, cfg.Registry)}
 	if !cfg.Limits.Off {
 		var err error
 		maxKeys := cfg.Limits.MaxKeys
