@@ -67,6 +67,9 @@ type Config struct {
 	// ATOLL_STRIPE_*); the zero value disables top-ups.
 	Payments payments.Settings
 	// --- end economy & payments ---
+	// DebugAddr, when set, serves Go's profiler on this separate (never
+	// public) address; empty disables it.
+	DebugAddr string
 	// Log is the logger; nil means a JSON logger on stderr at info.
 	Log *slog.Logger
 }

@@ -61,6 +61,7 @@ type Server struct {
 	mux     *http.ServeMux
 	wrap    func(http.Handler) http.Handler
 	http    *httpx.Server
+	debug   *httpx.Server
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	started bool
@@ -248,6 +249,14 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Start(ctx context.Context) error {
 	srv := s.http
 	srv.Start()
+	if s.cfg.DebugAddr != "" {
+		dbg, err := httpx.Listen(s.cfg.DebugAddr, obs.DebugHandler())
+		if err != nil {
+			return err
+		}
+		s.debug = dbg
+		s.debug.Start()
+	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.wg.Add(2)
@@ -303,6 +312,9 @@ func (s *Server) rotateKeys(ctx context.Context) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.Health.SetDraining()
 	var err error
+	if s.debug != nil {
+		_ = s.debug.Shutdown(ctx)
+	}
 	if s.started {
 		err = s.http.Shutdown(ctx)
 		s.cancel()
