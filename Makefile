@@ -16,7 +16,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/atoll
 
 deps:
-	@bash scripts/install-deps.sh --consul
+	@bash scripts/install-deps.sh --consul --chromium
 
 vet:
 	$(GO) vet ./...

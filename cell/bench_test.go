@@ -25,7 +25,7 @@ func BenchmarkJoinToMatched(b *testing.B) {
 		players[i] = core.Guest(b)
 	}
 	cfg := cellConfig(b, core, issuerOf(b, players[0].Access), buildBinary(b, "gameserver/cmd/atoll-gameserver"))
-	cfg.GameServerEnv = []string{"ATOLL_GAME_DURATION=100ms", "ATOLL_GAME_JOIN_TIMEOUT=30s"}
+	cfg.GameServerEnv = []string{"ATOLL_GAME=timed", "ATOLL_GAME_DURATION=100ms", "ATOLL_GAME_JOIN_TIMEOUT=30s"}
 	cfg.WarmServers, cfg.MaxServers = 4, 16
 	c := startCell(b, cfg)
 	cl := newClient(c.URL())

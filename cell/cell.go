@@ -20,6 +20,7 @@ import (
 	"github.com/atollgg/atoll/cell/ratings"
 	"github.com/atollgg/atoll/cell/registry"
 	"github.com/atollgg/atoll/cell/sessions"
+	"github.com/atollgg/atoll/gameserver/webclient"
 	"github.com/atollgg/atoll/internal/httpx"
 	"github.com/atollgg/atoll/internal/obs"
 	"github.com/atollgg/atoll/internal/tokens"
@@ -226,6 +227,14 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 	}
 
 	c.Matchmaking.Routes(mux, func(h http.Handler) http.Handler { return h })
+	// The browser client: players open /play/ and log in at the global
+	// core's public URL (the issuer of their tokens).
+	play, err := webclient.Handler(webclient.Config{GlobalURL: c.cfg.GlobalIssuer})
+	if err != nil {
+		return err
+	}
+	mux.Handle("GET /play/", http.StripPrefix("/play", play))
+	mux.Handle("GET /play", http.RedirectHandler("/play/", http.StatusMovedPermanently))
 	up.Store(true)
 
 	if c.cfg.ConsulAddr != "" {

@@ -74,8 +74,9 @@ func cellConfig(t testing.TB, core *globaltest.Core, issuer, gameServer string) 
 		CellID: globaltest.CellID, Region: testRegion, HTTPAddr: "127.0.0.1:0",
 		GlobalURL: core.URL, GlobalIssuer: issuer, DataDir: t.TempDir(), ServiceToken: globaltest.CellToken,
 		GameServerCommand: []string{gameServer},
-		GameServerEnv:     []string{"ATOLL_GAME_DURATION=" + testGameLength.String(), "ATOLL_GAME_JOIN_TIMEOUT=20s"},
-		GamePortMin:       lo, GamePortMax: hi, WarmServers: 2, MaxServers: 8, HeartbeatPeriod: testHeartbeat,
+		// The tests play the timed game (taps), not the default arena.
+		GameServerEnv: []string{"ATOLL_GAME=timed", "ATOLL_GAME_DURATION=" + testGameLength.String(), "ATOLL_GAME_JOIN_TIMEOUT=20s"},
+		GamePortMin:   lo, GamePortMax: hi, WarmServers: 2, MaxServers: 8, HeartbeatPeriod: testHeartbeat,
 		Log: obs.Discard(),
 	}
 }

@@ -142,7 +142,7 @@ func TestKill9KeepsTicketsAndSessions(t *testing.T) {
 		"ATOLL_GLOBAL_ISSUER=" + issuerOf(t, a.Access), "ATOLL_DATA_DIR=" + t.TempDir(),
 		"ATOLL_SERVICE_TOKEN=" + globaltest.CellToken, fmt.Sprintf("ATOLL_NATS_PORT=%d", natsPort),
 		"ATOLL_GAMESERVER_COMMAND=" + gs, fmt.Sprintf("ATOLL_GAME_PORTS=%d-%d", lo, hi),
-		"ATOLL_GAMESERVER_ENV=ATOLL_GAME_DURATION=" + gameLength.String() + ",ATOLL_GAME_JOIN_TIMEOUT=20s",
+		"ATOLL_GAMESERVER_ENV=ATOLL_GAME=timed,ATOLL_GAME_DURATION=" + gameLength.String() + ",ATOLL_GAME_JOIN_TIMEOUT=20s",
 		"ATOLL_HEARTBEAT_PERIOD=1s", "ATOLL_WARM_SERVERS=2", "ATOLL_MAX_SERVERS=8", "ATOLL_LOG_LEVEL=debug",
 	}
 	logPath := filepath.Join(t.TempDir(), "cell.log")

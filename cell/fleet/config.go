@@ -112,6 +112,10 @@ type Config struct {
 	// Required.
 	KV jetstream.KeyValue
 
+	// Telemetry receives game servers' telemetry batches; nil accepts and
+	// drops them (counted in atoll_fleet_telemetry_events_total).
+	Telemetry TelemetrySink
+
 	// Log receives the fleet's logs; nil discards them.
 	Log *slog.Logger
 	// Registry receives the fleet's metrics; nil leaves them unregistered.

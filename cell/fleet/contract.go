@@ -1,7 +1,10 @@
 package fleet
 
 import (
+	"context"
 	"time"
+
+	"github.com/atollgg/atoll/gameserver/sdk"
 )
 
 // This file is the contract between the fleet and the rest of the cell
@@ -78,3 +81,18 @@ type PlayerResult struct {
 	Placement   int     `json:"placement"`
 	TimePlayedS float64 `json:"time_played_s"`
 }
+
+// Telemetry is one batch of a game server's telemetry events (anti-cheat
+// violations and the like), checked against its allocation: the session is
+// the server's, and every player named is in the match.
+type Telemetry struct {
+	BatchID   string               `json:"batch_id"`
+	SessionID string               `json:"session_id"`
+	ServerID  string               `json:"server_id"`
+	Mode      string               `json:"mode"`
+	Events    []sdk.TelemetryEvent `json:"events"`
+}
+
+// TelemetrySink stores a telemetry batch durably (the cell publishes it on
+// its stream). An error makes the fleet answer 503, and the server retries.
+type TelemetrySink func(ctx context.Context, t Telemetry) error

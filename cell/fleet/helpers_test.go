@@ -109,6 +109,8 @@ func (e *testEnv) config(t *testing.T) Config {
 		KV:               e.kv,
 		Log:              testLogger(t),
 		Env: []string{
+			// These tests play the timed game (taps), not the default arena.
+			"ATOLL_GAME=timed",
 			gameserver.EnvGameDuration + "=" + testGameLength.String(),
 			gameserver.EnvGameJoinTimeout + "=" + testJoinTimeout.String(),
 			gameserver.EnvLogLevel + "=debug",

@@ -10,6 +10,7 @@ type metrics struct {
 	allocLatency  prometheus.Histogram
 	failures      *prometheus.CounterVec
 	eventsDropped prometheus.Counter
+	telemetry     *prometheus.CounterVec
 	serversDesc   *prometheus.Desc
 	fleet         *Fleet
 }
@@ -34,11 +35,15 @@ func newMetrics(f *Fleet, reg prometheus.Registerer) *metrics {
 			Name: "atoll_fleet_events_dropped_total",
 			Help: "Player events dropped because the event consumer fell behind.",
 		}),
+		telemetry: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "atoll_fleet_telemetry_events_total",
+			Help: "Game servers' telemetry events by result (stored, dropped with no sink, failed to store).",
+		}, []string{"result"}),
 		serversDesc: prometheus.NewDesc("atoll_fleet_servers", "Game servers by state.", []string{"state"}, nil),
 		fleet:       f,
 	}
 	if reg != nil {
-		reg.MustRegister(m.allocations, m.allocLatency, m.failures, m.eventsDropped, m)
+		reg.MustRegister(m.allocations, m.allocLatency, m.failures, m.eventsDropped, m.telemetry, m)
 	}
 	return m
 }

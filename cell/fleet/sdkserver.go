@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -33,6 +34,7 @@ func (f *Fleet) sdkHandler() http.Handler {
 	route("POST "+sdk.PathPlayerDisconnected, f.handlePlayer(false))
 	route("POST "+sdk.PathResults, f.handleResults)
 	route("POST "+sdk.PathShutdown, f.handleShutdown)
+	route("POST "+sdk.PathTelemetry, f.handleTelemetry)
 	return httpx.Recover(f.log, httpx.AccessLog(f.log, httpx.JSONFallback(mux)))
 }
 
@@ -277,6 +279,52 @@ func sameResults(a, b *Results) bool {
 	ja, erra := json.Marshal(a)
 	jb, errb := json.Marshal(b)
 	return erra == nil && errb == nil && bytes.Equal(ja, jb)
+}
+
+// telemetryTimeout bounds storing one telemetry batch: the sink publishes
+// to the cell's embedded JetStream, which acks in milliseconds; longer
+// means it is unavailable and the server should retry later.
+const telemetryTimeout = 5 * time.Second
+
+func (f *Fleet) handleTelemetry(w http.ResponseWriter, r *http.Request, s *server) error {
+	var body sdk.TelemetryBatch
+	if err := decodeRequest(w, r, &body, sdk.MaxTelemetryBody); err != nil {
+		return err
+	}
+	f.mu.RLock()
+	alloc, st := s.alloc, s.state
+	f.mu.RUnlock()
+	if alloc == nil || (st != StateAllocated && st != StateShutdown) {
+		return errNotAllocated
+	}
+	if body.SessionID != alloc.SessionID {
+		return httpx.BadRequest("telemetry is for another session")
+	}
+	for i, e := range body.Events {
+		if e.PlayerID != "" && !alloc.HasPlayer(e.PlayerID) {
+			return httpx.BadRequest("events[%d] names a player who is not in the match", i)
+		}
+	}
+	result := "dropped"
+	if f.cfg.Telemetry != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), telemetryTimeout)
+		err := f.cfg.Telemetry(ctx, Telemetry{
+			BatchID: body.BatchID, SessionID: body.SessionID, ServerID: s.id, Mode: alloc.Mode, Events: body.Events,
+		})
+		cancel()
+		if err != nil {
+			f.countTelemetry(body.Events, "failed")
+			f.log.Warn("store telemetry", "server", s.id, "session", body.SessionID, "err", err)
+			return httpx.Unavailable("telemetry cannot be stored now; retry")
+		}
+		result = "stored"
+	}
+	f.countTelemetry(body.Events, result)
+	return writeState(w, st)
+}
+
+func (f *Fleet) countTelemetry(events []sdk.TelemetryEvent, result string) {
+	f.metrics.telemetry.WithLabelValues(result).Add(float64(len(events)))
 }
 
 func (f *Fleet) handleShutdown(w http.ResponseWriter, r *http.Request, s *server) error {

@@ -86,6 +86,14 @@ func (c *sdkCaller) check(cases []apiCase) {
 	}
 }
 
+// telemetry is a one-event telemetry batch about player.
+func telemetry(batch, session, player string) string {
+	b, _ := json.Marshal(sdk.TelemetryBatch{BatchID: batch, SessionID: session, Events: []sdk.TelemetryEvent{
+		{Kind: "anticheat.violation", PlayerID: player, At: time.Unix(100, 0).UTC(), Data: json.RawMessage(`{"violation":"speed"}`)},
+	}})
+	return string(b)
+}
+
 func TestSDKAPIAuthAndValidation(t *testing.T) {
 	env := newTestEnv(t)
 	cfg := env.config(t)
@@ -94,6 +102,11 @@ func TestSDKAPIAuthAndValidation(t *testing.T) {
 	// keeps the fleet from declaring it dead meanwhile.
 	cfg.FailureThreshold = 1000
 	cfg.StopGrace = 100 * time.Millisecond
+	stored := make(chan Telemetry, 4)
+	cfg.Telemetry = func(_ context.Context, tm Telemetry) error {
+		stored <- tm
+		return nil
+	}
 	f := startFleet(t, cfg)
 	srv := waitReady(t, f, 1)[0]
 	if err := syscall.Kill(srv.PID, syscall.SIGSTOP); err != nil {
@@ -113,6 +126,7 @@ func TestSDKAPIAuthAndValidation(t *testing.T) {
 		{name: "results before allocation", method: "POST", path: sdk.PathResults, body: `{"session_id":"x","started_at":"2026-01-01T00:00:00Z","ended_at":"2026-01-01T00:00:01Z","players":[]}`, status: 409, code: "conflict"},
 		{name: "player before allocation", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":"p1"}`, status: 409, code: "conflict"},
 		{name: "active before allocation", method: "POST", path: sdk.PathActive, status: 409, code: "conflict"},
+		{name: "telemetry before allocation", method: "POST", path: sdk.PathTelemetry, body: telemetry("b0", "x", "p1"), status: 409, code: "conflict"},
 		{name: "empty player id", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":""}`, status: 400, code: "invalid_argument"},
 		{name: "unknown field", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":"p1","x":1}`, status: 400, code: "invalid_argument"},
 		{name: "trailing data", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":"p1"} {}`, status: 400, code: "invalid_argument"},
@@ -158,6 +172,10 @@ func TestSDKAPIAuthAndValidation(t *testing.T) {
 	c.check([]apiCase{
 		{name: "stranger connects", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":"p9"}`, status: 400, code: "invalid_argument"},
 		{name: "player connects", method: "POST", path: sdk.PathPlayerConnected, body: `{"player_id":"p1"}`, status: 200},
+		{name: "telemetry for another session", method: "POST", path: sdk.PathTelemetry, body: telemetry("b1", "other", "p1"), status: 400, code: "invalid_argument"},
+		{name: "telemetry about a stranger", method: "POST", path: sdk.PathTelemetry, body: telemetry("b2", m.SessionID, "p9"), status: 400, code: "invalid_argument"},
+		{name: "empty telemetry", method: "POST", path: sdk.PathTelemetry, body: `{"batch_id":"b3","session_id":"session-api","events":[]}`, status: 400, code: "invalid_argument"},
+		{name: "telemetry", method: "POST", path: sdk.PathTelemetry, body: telemetry("b4", m.SessionID, "p1"), status: 200},
 		{name: "results for another session", method: "POST", path: sdk.PathResults, body: results("other", "p1"), status: 400, code: "invalid_argument"},
 		{name: "results for a stranger", method: "POST", path: sdk.PathResults, body: results(m.SessionID, "p1", "p9"), status: 400, code: "invalid_argument"},
 		{name: "results twice for a player", method: "POST", path: sdk.PathResults, body: results(m.SessionID, "p1", "p1"), status: 400, code: "invalid_argument"},
@@ -169,6 +187,18 @@ func TestSDKAPIAuthAndValidation(t *testing.T) {
 		{name: "bad shutdown reason", method: "POST", path: sdk.PathShutdown, body: `{"reason":"` + strings.Repeat("r", sdk.MaxReasonLength+1) + `"}`, status: 400, code: "invalid_argument"},
 		{name: "shutdown", method: "POST", path: sdk.PathShutdown, body: `{}`, status: 200},
 	})
+	select {
+	case tm := <-stored:
+		if tm.BatchID != "b4" || tm.SessionID != m.SessionID || tm.ServerID != srv.ID || tm.Mode != "duel" ||
+			len(tm.Events) != 1 || tm.Events[0].PlayerID != "p1" || tm.Events[0].Kind != "anticheat.violation" {
+			t.Errorf("stored telemetry %+v", tm)
+		}
+	default:
+		t.Error("accepted telemetry never reached the sink")
+	}
+	if len(stored) != 0 {
+		t.Errorf("%d rejected telemetry batches reached the sink", len(stored))
+	}
 	if ev := nextEvent(t, f, EventPlayerConnected, m.SessionID); ev.PlayerID != "p1" {
 		t.Errorf("connected event %+v", ev)
 	}

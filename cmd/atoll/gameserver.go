@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/atollgg/atoll/gameserver/server"
+	"github.com/atollgg/atoll/gameserver/reference"
 )
 
 // runGameserver runs the reference game server. Its cell starts it and
@@ -20,5 +20,5 @@ func runGameserver(ctx context.Context, args []string, _, stderr io.Writer) erro
 		}
 		return fmt.Errorf("unexpected arguments %q", args)
 	}
-	return server.RunFromEnv(ctx, os.Getenv, stderr)
+	return reference.RunFromEnv(ctx, os.Getenv, stderr)
 }

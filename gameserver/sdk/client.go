@@ -218,6 +218,16 @@ func (c *Client) ReportResults(ctx context.Context, r Results) error {
 	return err
 }
 
+// Telemetry sends a batch of telemetry events, retrying like every call
+// until ctx ends. Callers bound ctx: telemetry is best effort.
+func (c *Client) Telemetry(ctx context.Context, b TelemetryBatch) error {
+	if err := b.Validate(); err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	_, err := c.stateCall(ctx, PathTelemetry, b)
+	return err
+}
+
 // Shutdown tells the cell the server is exiting; reason is empty after a
 // normal end. The server should exit soon after: the cell kills servers that
 // linger.

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -134,4 +135,64 @@ func (a *Allocation) HasPlayer(id string) bool {
 		}
 	}
 	return false
+}
+
+// Validate checks a telemetry batch's shape: ids, 1 to MaxTelemetryEvents
+// events, kinds, times and bounded JSON objects. Whether its players are
+// in the match is the cell's check.
+func (b *TelemetryBatch) Validate() error {
+	if err := ValidateID(b.BatchID); err != nil {
+		return fmt.Errorf("batch_id: %w", err)
+	}
+	if err := ValidateID(b.SessionID); err != nil {
+		return fmt.Errorf("session_id: %w", err)
+	}
+	if len(b.Events) == 0 || len(b.Events) > MaxTelemetryEvents {
+		return fmt.Errorf("batch has %d events, want 1..%d", len(b.Events), MaxTelemetryEvents)
+	}
+	for i := range b.Events {
+		if err := b.Events[i].Validate(); err != nil {
+			return fmt.Errorf("events[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Validate checks one telemetry event: kind, player id, time and data.
+func (e *TelemetryEvent) Validate() error {
+	if !validTelemetryKind(e.Kind) {
+		return fmt.Errorf("kind must be 1..%d bytes of a-z, 0-9, '.', '_' or '-'", MaxTelemetryKind)
+	}
+	if e.PlayerID != "" {
+		if err := ValidateID(e.PlayerID); err != nil {
+			return fmt.Errorf("player_id: %w", err)
+		}
+	}
+	if e.At.IsZero() {
+		return errors.New("at is required")
+	}
+	if len(e.Data) == 0 {
+		return nil
+	}
+	if len(e.Data) > MaxTelemetryData {
+		return fmt.Errorf("data larger than %d bytes", MaxTelemetryData)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(e.Data, &obj); err != nil || obj == nil {
+		return errors.New("data must be a JSON object")
+	}
+	return nil
+}
+
+func validTelemetryKind(k string) bool {
+	if k == "" || len(k) > MaxTelemetryKind {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

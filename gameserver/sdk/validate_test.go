@@ -118,3 +118,46 @@ func TestShutdownReasonValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestTelemetryBatchValidate(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	good := func() TelemetryBatch {
+		return TelemetryBatch{BatchID: "b1", SessionID: "s", Events: []TelemetryEvent{
+			{Kind: "anticheat.violation", PlayerID: "p1", At: t0, Data: json.RawMessage(`{"violation":"speed","tick":7}`)},
+			{Kind: "match.note-2", At: t0},
+		}}
+	}
+	tests := []struct {
+		name   string
+		mutate func(*TelemetryBatch)
+		ok     bool
+	}{
+		{"good", func(*TelemetryBatch) {}, true},
+		{"no batch id", func(b *TelemetryBatch) { b.BatchID = "" }, false},
+		{"no session", func(b *TelemetryBatch) { b.SessionID = "" }, false},
+		{"no events", func(b *TelemetryBatch) { b.Events = nil }, false},
+		{"too many events", func(b *TelemetryBatch) {
+			for len(b.Events) <= MaxTelemetryEvents {
+				b.Events = append(b.Events, b.Events[0])
+			}
+		}, false},
+		{"upper-case kind", func(b *TelemetryBatch) { b.Events[0].Kind = "AntiCheat" }, false},
+		{"empty kind", func(b *TelemetryBatch) { b.Events[0].Kind = "" }, false},
+		{"long kind", func(b *TelemetryBatch) { b.Events[0].Kind = strings.Repeat("k", MaxTelemetryKind+1) }, false},
+		{"bad player", func(b *TelemetryBatch) { b.Events[0].PlayerID = "a b" }, false},
+		{"no time", func(b *TelemetryBatch) { b.Events[1].At = time.Time{} }, false},
+		{"data not an object", func(b *TelemetryBatch) { b.Events[0].Data = json.RawMessage(`[1,2]`) }, false},
+		{"data null", func(b *TelemetryBatch) { b.Events[0].Data = json.RawMessage(`null`) }, false},
+		{"data not JSON", func(b *TelemetryBatch) { b.Events[0].Data = json.RawMessage(`{`) }, false},
+		{"data too large", func(b *TelemetryBatch) {
+			b.Events[0].Data = json.RawMessage(`{"x":"` + strings.Repeat("a", MaxTelemetryData) + `"}`)
+		}, false},
+	}
+	for _, tc := range tests {
+		b := good()
+		tc.mutate(&b)
+		if err := b.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}

@@ -15,6 +15,7 @@ const (
 	PathPlayerDisconnected = "/v1/players/disconnected"
 	PathResults            = "/v1/results"
 	PathShutdown           = "/v1/shutdown"
+	PathTelemetry          = "/v1/telemetry"
 )
 
 // Request headers that authenticate a game server. The secret travels as
@@ -53,6 +54,18 @@ const (
 	MaxStat = 1_000_000_000
 	// MaxTimePlayed bounds time_played_s: no match lasts a day.
 	MaxTimePlayed = 24 * 60 * 60
+	// MaxTelemetryEvents bounds one POST /v1/telemetry batch: a server
+	// sends a batch a second, and a match's anti-cheat events stay far
+	// below 256 a second (a cheater is kicked after a few dozen).
+	MaxTelemetryEvents = 256
+	// MaxTelemetryData bounds one event's data object: a handful of
+	// numbers and names, never a payload.
+	MaxTelemetryData = 512
+	// MaxTelemetryKind bounds an event kind such as "anticheat.violation".
+	MaxTelemetryKind = 64
+	// MaxTelemetryBody bounds POST /v1/telemetry: MaxTelemetryEvents at
+	// their largest (data, ids, kind, time: under 1 KiB each).
+	MaxTelemetryBody = 256 << 10
 )
 
 // State is a game server's lifecycle state, as Agones names them.
@@ -148,4 +161,28 @@ type PlayerResult struct {
 	Deaths      int     `json:"deaths"`
 	Placement   int     `json:"placement"`
 	TimePlayedS float64 `json:"time_played_s"`
+}
+
+// TelemetryBatch is the body of POST /v1/telemetry: events of the
+// server's match for the cell's telemetry stream (anti-cheat, analytics).
+// Telemetry is best effort: a server drops what the cell refuses.
+type TelemetryBatch struct {
+	// BatchID is unique per batch (a UUID); the cell stores a batch sent
+	// twice (a retry after a lost answer) once.
+	BatchID   string           `json:"batch_id"`
+	SessionID string           `json:"session_id"`
+	Events    []TelemetryEvent `json:"events"`
+}
+
+// TelemetryEvent is one telemetry event.
+type TelemetryEvent struct {
+	// Kind names the event: 1 to MaxTelemetryKind bytes of lower-case
+	// letters, digits, '.', '_' and '-', e.g. "anticheat.violation".
+	Kind string `json:"kind"`
+	// PlayerID is the match player the event is about; empty for none.
+	PlayerID string    `json:"player_id,omitempty"`
+	At       time.Time `json:"at"`
+	// Data is the event's details: a JSON object of at most
+	// MaxTelemetryData bytes; absent for none.
+	Data json.RawMessage `json:"data,omitempty"`
 }

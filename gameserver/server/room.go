@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atollgg/atoll/gameserver/sdk"
 	"github.com/coder/websocket"
 )
 
@@ -53,6 +54,8 @@ type Room struct {
 	started func(context.Context) error
 	done    chan struct{} // closed by close: the game no longer reads
 
+	telemetry *telemetryQueue
+
 	mu     sync.Mutex // guards following
 	conns  map[string]*playerConn
 	closed bool
@@ -60,12 +63,13 @@ type Room struct {
 
 func newRoom(m Match, log *slog.Logger, started func(context.Context) error) *Room {
 	return &Room{
-		match:   m,
-		inbox:   make(chan Message, inboxSize),
-		log:     log,
-		started: started,
-		done:    make(chan struct{}),
-		conns:   map[string]*playerConn{},
+		match:     m,
+		inbox:     make(chan Message, inboxSize),
+		log:       log,
+		started:   started,
+		done:      make(chan struct{}),
+		telemetry: newTelemetryQueue(),
+		conns:     map[string]*playerConn{},
 	}
 }
 
@@ -77,6 +81,33 @@ func (r *Room) Messages() <-chan Message { return r.inbox }
 
 // Started tells the cell the game has begun (the session is active).
 func (r *Room) Started(ctx context.Context) error { return r.started(ctx) }
+
+// Telemetry queues events for the cell's telemetry stream (anti-cheat
+// violations, for instance); they leave in batches about once a second,
+// and the rest when the game ends, before its results. It never blocks:
+// events that are invalid (see sdk.TelemetryEvent.Validate), name a player
+// outside the match, or find the queue full are dropped.
+func (r *Room) Telemetry(events ...sdk.TelemetryEvent) {
+	kept := events[:0:0]
+	for i := range events {
+		e := &events[i]
+		if err := e.Validate(); err != nil || (e.PlayerID != "" && !r.hasPlayer(e.PlayerID)) {
+			r.log.Warn("dropping invalid telemetry event", "kind", e.Kind, "err", err)
+			continue
+		}
+		kept = append(kept, *e)
+	}
+	r.telemetry.add(kept)
+}
+
+func (r *Room) hasPlayer(id string) bool {
+	for _, p := range r.match.Players {
+		if p.ID == id {
+			return true
+		}
+	}
+	return false
+}
 
 // Connected returns the players currently connected, sorted.
 func (r *Room) Connected() []string {

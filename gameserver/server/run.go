@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,10 +43,20 @@ const EnvLogLevel = "ATOLL_LOG_LEVEL"
 
 // RunFromEnv runs a game server configured from the environment (through
 // getenv; see ConfigFromEnv) until it has played its match or ctx ends,
-// logging JSON to logOut. `atoll gameserver` calls it with os.Getenv,
-// os.Stderr and a context cancelled by SIGINT/SIGTERM, and exits non-zero
-// on error.
+// logging JSON to logOut; it plays the Timed game. `atoll gameserver` uses
+// RunFromEnvWith to play the arena instead (gameserver/reference).
 func RunFromEnv(ctx context.Context, getenv func(string) string, logOut io.Writer) error {
+	return RunFromEnvWith(ctx, getenv, logOut, nil)
+}
+
+// GameFromEnv makes the NewGameFunc a server plays from its environment.
+type GameFromEnv func(getenv func(string) string) (NewGameFunc, error)
+
+// RunFromEnvWith is RunFromEnv playing the game newGame makes from the
+// environment; nil newGame, or a nil NewGameFunc from it, means the Timed
+// game. Commands call it with os.Getenv, os.Stderr and a context cancelled
+// by SIGINT/SIGTERM, and exit non-zero on error.
+func RunFromEnvWith(ctx context.Context, getenv func(string) string, logOut io.Writer, newGame GameFromEnv) error {
 	level := getenv(EnvLogLevel)
 	if level == "" {
 		level = "info"
@@ -57,6 +68,11 @@ func RunFromEnv(ctx context.Context, getenv func(string) string, logOut io.Write
 	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
 		return err
+	}
+	if newGame != nil {
+		if cfg.NewGame, err = newGame(getenv); err != nil {
+			return err
+		}
 	}
 	cfg.Log = log
 	if err := Run(ctx, cfg); err != nil {
@@ -223,6 +239,17 @@ func (r *runner) play(life context.Context, g *gate) error {
 		return fmt.Errorf("allocation: %w", err)
 	}
 	r.log.Info("allocated", "session", m.SessionID, "players", len(m.Players))
+	telemetryCtx, endTelemetry := context.WithCancel(context.Background())
+	telemetryDone := make(chan struct{})
+	go func() { // owned by play: ends at endTelemetry, after a last flush
+		defer close(telemetryDone)
+		r.sendTelemetry(telemetryCtx, room.telemetry, m.SessionID)
+	}()
+	flushTelemetry := sync.OnceFunc(func() {
+		endTelemetry()
+		<-telemetryDone
+	})
+	defer flushTelemetry()
 	game, err := r.cfg.NewGame(m)
 	if err != nil {
 		room.close(CloseShuttingDown, "no_game")
@@ -234,6 +261,9 @@ func (r *runner) play(life context.Context, g *gate) error {
 		return fmt.Errorf("play: %w", err)
 	}
 	room.close(CloseGameOver, "game_over")
+	// The game's telemetry (its anti-cheat record) reaches the cell before
+	// the results end the session.
+	flushTelemetry()
 	// Results go out even if life has ended meanwhile: the game is over.
 	final, cancel := context.WithTimeout(context.Background(), finalReportTimeout)
 	defer cancel()

@@ -9,12 +9,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/atollgg/atoll/gameserver/server"
+	"github.com/atollgg/atoll/gameserver/reference"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := server.RunFromEnv(ctx, os.Getenv, os.Stderr)
+	err := reference.RunFromEnv(ctx, os.Getenv, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "atoll-gameserver: %v\n", err)

@@ -1,0 +1,97 @@
+package client_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atollgg/atoll/gameserver/arena"
+	"github.com/atollgg/atoll/gameserver/arenagame"
+	"github.com/atollgg/atoll/gameserver/arenagame/arenatest"
+	"github.com/atollgg/atoll/gameserver/client"
+	"github.com/atollgg/atoll/gameserver/netcode"
+	"github.com/atollgg/atoll/gameserver/predict"
+)
+
+// Over a link with 100 ms of round trip, jitter and 10% loss of inputs and
+// snapshots each way, a bot's own-player prediction stays exact up to
+// quantization: lost inputs are repeated in later frames, lost snapshots
+// are replaced by deltas against what the client acknowledged, and the
+// server applies every input once, in order. Anti-cheat never flags it.
+func TestPredictionStaysBoundedUnderLatencyAndLoss(t *testing.T) {
+	const (
+		limit  = 8 * time.Second
+		oneWay = 50 * time.Millisecond
+		jitter = 15 * time.Millisecond
+		loss   = 0.10
+	)
+	for _, enc := range []netcode.Encoding{netcode.Binary, netcode.JSON} {
+		t.Run(enc.String(), func(t *testing.T) {
+			env := arenatest.Start(t, arenatest.Options{Game: arenagame.Config{
+				Arena: arena.Config{Width: 48, Height: 32, TimeLimit: limit, ScoreLimit: arena.MaxScoreLimit},
+			}})
+			players := []string{"laggy", "near-1", "near-2"}
+			session, alloc := env.Allocate(t, players...)
+			l := newLink(t, arenatest.URL(alloc), oneWay, jitter, loss, 42)
+			ctx, cancel := context.WithTimeout(context.Background(), arenatest.WaitTimeout)
+			defer cancel()
+
+			results := make([]client.Result, len(players))
+			errs := make([]error, len(players))
+			var wg sync.WaitGroup
+			for i, p := range players {
+				url, opts := arenatest.URL(alloc), client.Options{}
+				if i == 0 {
+					url, opts = l.URL(), client.Options{Encoding: enc}
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					conn, err := client.Dial(ctx, url, env.Token(t, alloc, p), opts)
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					w := conn.Welcome()
+					b, err := client.NewBot(w.Config, w.Player, uint64(i+1))
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					results[i], errs[i] = conn.Play(ctx, b)
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("%s: %v", players[i], err)
+				}
+			}
+			r := results[0]
+			p := r.Prediction
+			t.Logf("%s over the link: rtt %v (max %v), %d snapshots, %d stale, %d bytes in; prediction %+v (mean %.4f); link dropped %d, forwarded %d",
+				enc, r.Stats.RTT, r.Stats.MaxRTT, r.Stats.Snapshots, r.Stats.StaleFrames, r.Stats.BytesIn, p, p.MeanError(),
+				l.dropped.Load(), l.forwarded.Load())
+			if r.Stats.RTT < 2*oneWay-2*jitter || l.dropped.Load() == 0 {
+				t.Fatalf("the link did not delay (rtt %v) or drop (%d) anything", r.Stats.RTT, l.dropped.Load())
+			}
+			if p.Reconciliations < 100 {
+				t.Fatalf("only %d reconciliations: the bot barely played", p.Reconciliations)
+			}
+			// Quantization alone explains every error; allow a mispredicted
+			// tick or two a match (an input that reached the server after
+			// the banked movement budget ran out).
+			if p.MeanError() > predict.MispredictTolerance || p.Mispredictions > 2 || p.MaxError > 1 {
+				t.Errorf("prediction %+v: mean %.4f, want within %v with at most 2 mispredictions", p, p.MeanError(), predict.MispredictTolerance)
+			}
+			if !r.Over {
+				t.Error("the laggy player did not see the end of the match")
+			}
+			env.SessionEnd(t, session)
+			for _, e := range env.Telemetry(session) {
+				t.Errorf("honest players flagged: %+v", e)
+			}
+		})
+	}
+}
