@@ -46,7 +46,8 @@ type Config struct {
 	// GameServerCommand starts a game server; empty means this binary's
 	// `gameserver` subcommand (right for `atoll dev`; tests pass a built atoll).
 	GameServerCommand []string
-	// GameServerEnv is extra environment for game servers (e.g. a short match).
+	// GameServerEnv is extra environment for game servers; nil means a
+	// 15 s match time limit (the walk plays one match).
 	GameServerEnv []string
 	// Log is the logger; nil discards logs.
 	Log *slog.Logger
@@ -111,10 +112,15 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err = s.Global.Start(ctx); err != nil {
 		return nil, fmt.Errorf("global core: %w", err)
 	}
+	gameEnv := cfg.GameServerEnv
+	if gameEnv == nil {
+		// A short match, so the walk's bot duel finishes quickly.
+		gameEnv = []string{"ATOLL_GAME_DURATION=15s"}
+	}
 	s.Cell, err = cell.New(cell.Config{
 		CellID: DevCellID, Region: "local", HTTPAddr: cfg.CellAddr, PublicURL: cellURL,
 		GlobalURL: s.Global.URL(), DataDir: filepath.Join(cfg.DataDir, "cell"), ServiceToken: devCellToken,
-		GameServerCommand: cfg.GameServerCommand, GameServerEnv: cfg.GameServerEnv, Log: cfg.Log,
+		GameServerCommand: cfg.GameServerCommand, GameServerEnv: gameEnv, Log: cfg.Log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cell: %w", err)
@@ -173,7 +179,7 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	if cfg.ExitAfterWalk {
 		return nil
 	}
-	fmt.Fprintf(out, "\nThe stack keeps running (Ctrl-C stops it). Try  curl %s/.well-known/jwks.json\n", s.GlobalURL())
+	fmt.Fprintf(out, "\nThe stack keeps running (Ctrl-C stops it). Play in a browser: %s/play/\n", s.CellURL())
 	<-ctx.Done()
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	gameclient "github.com/atollgg/atoll/gameserver/client"
 	"strings"
 	"time"
 )
@@ -107,47 +109,47 @@ func playerOf(token string) string {
 	return c.Sub
 }
 
-// matchWait bounds waiting for the two walk players to be matched: with a
-// warm server free this takes milliseconds.
-const matchWait = 20 * time.Second
+// matchWait bounds the bots' whole journey: login, matching, a short match
+// (the dev stack sets a 15 s time limit) and the cell recording the results.
+const matchWait = 90 * time.Second
 
-// walkMatch queues two guests for a duel on the cell and shows the match.
+// walkMatch has two bots take the whole player journey on the cell: guest
+// login, the duel queue, a match on a warm game server (WebSocket, connect
+// token, prediction), and the results the game server reported.
 func walkMatch(ctx context.Context, c *client, cellURL string) error {
-	var a, b session
-	if err := c.step(ctx, "12. Two guests sign in with device auth", "POST", "/auth/device", "", map[string]string{"device_id": newDevice()}, http.StatusCreated, &a); err != nil {
-		return err
+	fmt.Fprintln(c.out, "12. Two bots sign in as guests, queue for a duel on the cell and play it out (about 15 s)…")
+	ctx, cancel := context.WithTimeout(ctx, matchWait)
+	defer cancel()
+	type out struct {
+		res gameclient.JourneyResult
+		err error
 	}
-	if err := c.step(ctx, "", "POST", "/auth/device", "", map[string]string{"device_id": newDevice()}, http.StatusCreated, &b); err != nil {
-		return err
+	results := make(chan out, 2)
+	for range 2 {
+		go func() {
+			r, err := gameclient.PlayJourney(ctx, gameclient.JourneyConfig{GlobalURL: c.base, CellURL: cellURL, Mode: "duel"})
+			results <- out{r, err}
+		}()
 	}
-	cc := &client{base: cellURL, hc: c.hc, out: c.out}
-	join := map[string]any{"game_mode": "duel", "latencies_ms": map[string]int{"local": 5}}
-	var ta, tb map[string]any
-	if err := cc.step(ctx, "13. Both join the duel queue on the cell", "POST", "/matchmaking/join", a.AccessToken, join, http.StatusAccepted, &ta); err != nil {
-		return err
-	}
-	if err := cc.step(ctx, "", "POST", "/matchmaking/join", b.AccessToken, join, http.StatusAccepted, &tb); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(matchWait)
-	for {
-		var st map[string]any
-		if err := cc.quiet(ctx, "GET", "/matchmaking/status", a.AccessToken, &st); err != nil {
-			return err
+	var first gameclient.JourneyResult
+	for i := range 2 {
+		o := <-results
+		if o.err != nil {
+			return fmt.Errorf("bot journey: %w", o.err)
 		}
-		if st["status"] == "matched" {
-			fmt.Fprintf(c.out, "14. Matched: session %v on game server %v (connect token issued by the cell)\n", st["session_id"], st["server"])
-			return nil
-		}
-		if st["status"] != "queued" || time.Now().After(deadline) {
-			return fmt.Errorf("matchmaking: status %v", st["status"])
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		if i == 0 {
+			first = o.res
 		}
 	}
+	fmt.Fprintf(c.out, "   matched in %s on session %s, played %s\n", first.MatchTook.Round(time.Millisecond), first.SessionID, first.PlayTook.Round(time.Second))
+	fmt.Fprintf(c.out, "13. The session as the cell recorded it: %s\n", first.Session.Status)
+	if first.Session.Results != nil {
+		for _, p := range first.Session.Results.Players {
+			fmt.Fprintf(c.out, "   player %s…  place %d  score %d  kills %d  deaths %d  played %.0fs\n", p.PlayerID[:8], p.Placement, p.Score, p.Kills, p.Deaths, p.TimePlayedS)
+		}
+	}
+	fmt.Fprintln(c.out, "   (the results are also on the cell's JetStream stream as a match.completed event)")
+	return nil
 }
 
 func newDevice() string {
