@@ -24,7 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// childCell is `atoll-cell-test` running as a child process.
+// childCell is `atoll cell` running as a child process.
 type childCell struct {
 	cmd    *exec.Cmd
 	addr   string
@@ -40,7 +40,7 @@ func startChild(t *testing.T, bin string, env []string, logPath string) *childCe
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin, "cell") // the real `atoll cell`, configured by ATOLL_* variables
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = logFile
 	out, err := cmd.StdoutPipe()
@@ -132,7 +132,7 @@ func TestKill9KeepsTicketsAndSessions(t *testing.T) {
 	a, b, c := core.Guest(t), core.Guest(t), core.Guest(t)
 	gs := gameServer(t)
 	t.Cleanup(func() { killProcessesOf(gs) })
-	bin := buildBinary(t, "cell/cmd/atoll-cell-test")
+	bin := buildBinary(t, "cmd/atoll")
 	lo, hi := portRange()
 	httpPort, natsPort := freePort(t), freePort(t)
 	const gameLength = 6 * time.Second

@@ -11,7 +11,7 @@ import (
 	"github.com/atollgg/atoll/internal/obs"
 )
 
-func runCell(ctx context.Context, args []string, _, stderr io.Writer) error {
+func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("cell", stderr)
 	id := f.String("cell-id", "", "this cell's id, e.g. eu-west-1a (required)")
 	region := f.String("region", "", "the region this cell serves (required)")
@@ -75,6 +75,8 @@ func runCell(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
+	// One line on stdout once serving, for supervisors and scripts.
+	fmt.Fprintf(stdout, "cell ready %s\n", c.Addr())
 	<-ctx.Done()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
