@@ -64,28 +64,32 @@ func TestOpenRejects(t *testing.T) {
 		sealed string
 		aad    []byte
 		want   error
+		// alt is a second acceptable rejection: cutting one base64 character
+		// leaves a decodable body whenever the dropped bits happen to be zero.
+		alt error
 	}{
-		{"wrong aad", s, []byte("player:43"), ErrDecrypt},
-		{"no aad", s, nil, ErrDecrypt},
-		{"aad with extra byte", s, []byte("player:420"), ErrDecrypt},
-		{"other known key id", "v1.k0." + body, aad, ErrDecrypt},
-		{"unknown key id", "v1.k9." + body, aad, ErrUnknownKey},
-		{"truncated", s[:len(s)-1], aad, ErrMalformed},
-		{"one byte shorter", shortened, aad, ErrDecrypt},
-		{"empty", "", aad, ErrMalformed},
-		{"other version", "v2.k1." + body, aad, ErrMalformed},
-		{"no body", "v1.k1", aad, ErrMalformed},
-		{"empty body", "v1.k1.", aad, ErrMalformed},
-		{"bad key id", "v1.k$1." + body, aad, ErrMalformed},
-		{"std base64", "v1.k1." + strings.NewReplacer("-", "+", "_", "/").Replace(body) + "+/", aad, ErrMalformed},
-		{"padded", s + "==", aad, ErrMalformed},
-		{"too short", "v1.k1.AAAA", aad, ErrMalformed},
-		{"too long", "v1.k1." + strings.Repeat("A", maxSealedLen), aad, ErrMalformed},
+		{"wrong aad", s, []byte("player:43"), ErrDecrypt, nil},
+		{"no aad", s, nil, ErrDecrypt, nil},
+		{"aad with extra byte", s, []byte("player:420"), ErrDecrypt, nil},
+		{"other known key id", "v1.k0." + body, aad, ErrDecrypt, nil},
+		{"unknown key id", "v1.k9." + body, aad, ErrUnknownKey, nil},
+		{"truncated", s[:len(s)-1], aad, ErrMalformed, ErrDecrypt},
+		{"one byte shorter", shortened, aad, ErrDecrypt, nil},
+		{"empty", "", aad, ErrMalformed, nil},
+		{"other version", "v2.k1." + body, aad, ErrMalformed, nil},
+		{"no body", "v1.k1", aad, ErrMalformed, nil},
+		{"empty body", "v1.k1.", aad, ErrMalformed, nil},
+		{"bad key id", "v1.k$1." + body, aad, ErrMalformed, nil},
+		{"std base64", "v1.k1." + strings.NewReplacer("-", "+", "_", "/").Replace(body) + "+/", aad, ErrMalformed, nil},
+		{"padded", s + "==", aad, ErrMalformed, nil},
+		{"too short", "v1.k1.AAAA", aad, ErrMalformed, nil},
+		{"too long", "v1.k1." + strings.Repeat("A", maxSealedLen), aad, ErrMalformed, nil},
 	}
+
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := kr.Open(tt.sealed, tt.aad)
-			if !errors.Is(err, tt.want) || got != nil {
+			if !(errors.Is(err, tt.want) || (tt.alt != nil && errors.Is(err, tt.alt))) || got != nil {
 				t.Fatalf("Open() = %q, %v; want nil, %v", got, err, tt.want)
 			}
 		})
