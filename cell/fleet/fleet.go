@@ -261,6 +261,12 @@ func (f *Fleet) adopt(rec *record) {
 	}
 	if s.outcome != nil && !s.outcomeSent {
 		f.events.push(s.terminalEventLocked(), s)
+	} else if s.alloc != nil && s.active && s.outcome == nil {
+		// The previous cell may have died between recording the game's
+		// start and its session store applying the event: say it again
+		// (applying it twice is harmless), so the session is not left
+		// waiting for players while its game runs.
+		f.events.push(Event{Kind: EventSessionActive, SessionID: s.alloc.SessionID, ServerID: s.id, Players: s.playerIDsLocked(), At: now}, nil)
 	}
 	f.mu.Unlock()
 	f.log.Info("adopted game server", "server", s.id, "state", s.state, "pid", rec.Proc.PID)
