@@ -5,8 +5,9 @@ TIMEOUT ?= 18m
 
 .PHONY: demo test build deps vet fmtcheck unit fuzz bench clean
 
-## demo: start a local stack (throwaway PostgreSQL + global core) and walk a player through it
-demo: deps build
+## demo: start a local stack (throwaway PostgreSQL, global core, a cell with game servers) and walk through it
+demo: build
+	@bash scripts/install-deps.sh
 	./$(BIN) dev
 
 ## test: everything CI checks
@@ -34,6 +35,11 @@ fuzz:
 ## bench: the performance figures quoted in the issue notes
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/tokens/ ./global/identity/
+	$(GO) test -run '^$$' -bench PurchaseHTTP -benchtime 30000x ./global/economy/
+	GOMAXPROCS=1 $(GO) test -run '^$$' -bench MatchmakerPass -benchtime 5x ./cell/matchmaker/
+	$(GO) test -run '^$$' -bench Allocate -benchtime 2000x ./cell/fleet/
+	$(GO) test -run '^$$' -bench JoinToMatched -benchtime 300x ./cell/
+	$(GO) test -run '^$$' -bench Tick64Bots -benchtime 3000x ./gameserver/arena/
 
 clean:
 	rm -rf bin
