@@ -29,8 +29,12 @@ const (
 	devCellToken  = "dev-cell-token-change-me"
 )
 
-// stopGrace bounds shutting the stack down.
-const stopGrace = 15 * time.Second
+// stopGrace bounds shutting the stack down; drainGrace is the part of it
+// running games get before their servers are killed.
+const (
+	stopGrace  = 15 * time.Second
+	drainGrace = 3 * time.Second
+)
 
 // Config configures Start.
 type Config struct {
@@ -138,6 +142,12 @@ func (s *Stack) Stop() error {
 	defer cancel()
 	var errs []error
 	if s.Cell != nil {
+		// A production cell leaves its game servers running for the next
+		// cell process to re-adopt; a dev stack is thrown away, so it takes
+		// its game servers with it.
+		dctx, dcancel := context.WithTimeout(ctx, drainGrace)
+		errs = append(errs, s.Cell.Fleet.Drain(dctx))
+		dcancel()
 		errs = append(errs, s.Cell.Shutdown(ctx))
 	}
 	if s.Global != nil {
