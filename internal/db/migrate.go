@@ -184,9 +184,11 @@ func (db *DB) ensureMigrationTables(ctx context.Context) error {
 	return nil
 }
 
+// isDuplicateTable matches duplicate_table (42P07) and duplicate_object
+// (42710, the table's row type colliding in pg_type).
 func isDuplicateTable(err error) bool {
 	var pe interface{ SQLState() string }
-	return errors.As(err, &pe) && pe.SQLState() == "42P07"
+	return errors.As(err, &pe) && (pe.SQLState() == "42P07" || pe.SQLState() == "42710")
 }
 
 // acquireMigrationLock takes the lease row, polling until it is free or ctx
