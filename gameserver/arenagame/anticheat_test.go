@@ -227,13 +227,7 @@ func TestAntiCheatRejectsReportsAndKicks(t *testing.T) {
 					honest <- err
 					return
 				}
-				w := conn.Welcome()
-				b, err := client.NewBot(w.Config, w.Player, 7)
-				if err != nil {
-					honest <- err
-					return
-				}
-				res, err := conn.Play(ctx, b)
+				res, err := conn.PlayBot(ctx, 7)
 				if err == nil && !res.Over {
 					err = errors.New("match not over")
 				}

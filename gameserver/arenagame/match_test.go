@@ -39,13 +39,7 @@ func playBots(t *testing.T, env *arenatest.Env, players []string, encodingOf fun
 				errs[i] = err
 				return
 			}
-			w := conn.Welcome()
-			b, err := client.NewBot(w.Config, w.Player, uint64(i+1))
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			results[i], errs[i] = conn.Play(ctx, b)
+			results[i], errs[i] = conn.PlayBot(ctx, uint64(i+1))
 		}()
 	}
 	wg.Wait()

@@ -38,6 +38,16 @@ func NewBot(cfg arena.Config, self arena.PlayerID, seed uint64) (*Bot, error) {
 	return &Bot{b: b}, nil
 }
 
+// PlayBot plays the rest of the match on c with a bot seeded with seed.
+func (c *Conn) PlayBot(ctx context.Context, seed uint64) (Result, error) {
+	w := c.Welcome()
+	b, err := NewBot(w.Config, w.Player, seed)
+	if err != nil {
+		return Result{}, err
+	}
+	return c.Play(ctx, b)
+}
+
 // Input implements Driver.
 func (b *Bot) Input(view *netcode.Snapshot, pos arena.Vec2) arena.Input { return b.b.NextAt(view, pos) }
 
