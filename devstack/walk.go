@@ -70,7 +70,7 @@ func walkEconomy(ctx context.Context, c *client, token string) error {
 	if err := c.step(ctx, "6. The wallet starts with the configured balance", "GET", "/wallet", token, nil, http.StatusOK, &wallet); err != nil {
 		return err
 	}
-	key := newDevice()
+	key := idempotencyKey()
 	buy := map[string]any{"item_template_id": "sword_wooden", "quantity": 1, "currency": "coins"}
 	if err := c.step(ctx, "7. Buy a wooden sword (price from the server's catalog, never the client)", "POST", "/store/purchase", token, buy, http.StatusCreated, &bought, "Idempotency-Key", key); err != nil {
 		return err
@@ -78,7 +78,7 @@ func walkEconomy(ctx context.Context, c *client, token string) error {
 	if err := c.step(ctx, "8. Retry with the same Idempotency-Key: the first result, no second charge", "POST", "/store/purchase", token, buy, http.StatusCreated, &again, "Idempotency-Key", key); err != nil {
 		return err
 	}
-	if err := c.step(ctx, "9. Top up 100 gems through the development payment gateway (checkout…", "POST", "/store/checkout", token, map[string]string{"offer_id": "gems_100"}, http.StatusCreated, &checkout, "Idempotency-Key", newDevice()); err != nil {
+	if err := c.step(ctx, "9. Top up 100 gems through the development payment gateway (checkout…", "POST", "/store/checkout", token, map[string]string{"offer_id": "gems_100"}, http.StatusCreated, &checkout, "Idempotency-Key", idempotencyKey()); err != nil {
 		return err
 	}
 	ref, _ := checkout["checkout_ref"].(string)
@@ -152,10 +152,11 @@ func walkMatch(ctx context.Context, c *client, cellURL string) error {
 	return nil
 }
 
-func newDevice() string {
+// idempotencyKey returns a fresh Idempotency-Key for one economy call.
+func idempotencyKey() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	return "walk-device-" + hex.EncodeToString(b[:])
+	return "walk-" + hex.EncodeToString(b[:])
 }
 
 type session struct {
@@ -212,25 +213,6 @@ func (c *client) step(ctx context.Context, title, method, path, bearer string, b
 	}
 	fmt.Fprintf(c.out, "   %s\n", line)
 	return nil
-}
-
-// quiet is a GET that prints nothing (for polling).
-func (c *client) quiet(ctx context.Context, method, path, bearer string, into any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
-	}
-	return json.Unmarshal(raw, into)
 }
 
 // redact shortens tokens so the walk shows their shape without printing
