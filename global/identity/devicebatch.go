@@ -20,17 +20,17 @@ import (
 // heavy load one round trip and one commit serve many logins, which is what
 // lets one database keep up.
 const (
-	// deviceLoginWorkers bounds batches in flight. Two keep one batch
+	// deviceBatchWorkers bounds each batcher's batches in flight. Two keep one batch
 	// executing while the next one fills; more workers only make batches
 	// smaller, and per-statement overhead is what limits the database
 	// (measured: 6 workers averaged 2.8 logins per batch and ran at 60% of
 	// the throughput of 2 workers).
-	deviceLoginWorkers = 2
-	// maxLoginBatch caps one statement's size (arrays of this many rows).
-	maxLoginBatch = 256
-	// loginQueueLen bounds waiting logins; past it, requests wait for room
+	deviceBatchWorkers = 2
+	// maxDeviceBatch caps one statement's size (arrays of this many rows).
+	maxDeviceBatch = 256
+	// deviceQueueLen bounds waiting logins; past it, requests wait for room
 	// (back-pressure) rather than growing memory.
-	loginQueueLen = 4096
+	deviceQueueLen = 4096
 )
 
 // deviceCreateBatchSQL creates a batch of device players: each device, its
@@ -105,7 +105,7 @@ type deviceBatcher struct {
 }
 
 func newDeviceBatcher(d *db.DB, reg prometheus.Registerer, what, sql string, args func([]*deviceReq) []any, key func(*deviceReq) string) *deviceBatcher {
-	b := &deviceBatcher{db: d, what: what, sql: sql, args: args, key: key, queue: make(chan *deviceReq, loginQueueLen),
+	b := &deviceBatcher{db: d, what: what, sql: sql, args: args, key: key, queue: make(chan *deviceReq, deviceQueueLen),
 		sizes: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "atoll_identity_device_" + what + "_batch_size",
 			Help:    "Device " + what + "s group-committed per database statement.",
@@ -147,7 +147,7 @@ func newCreateBatcher(d *db.DB, reg prometheus.Registerer) *deviceBatcher {
 
 // run starts the workers; they stop when ctx ends.
 func (b *deviceBatcher) run(ctx context.Context) {
-	for range deviceLoginWorkers {
+	for range deviceBatchWorkers {
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()
@@ -179,7 +179,7 @@ func (b *deviceBatcher) do(ctx context.Context, req *deviceReq) (string, error) 
 }
 
 func (b *deviceBatcher) work(ctx context.Context) {
-	batch := make([]*deviceReq, 0, maxLoginBatch)
+	batch := make([]*deviceReq, 0, maxDeviceBatch)
 	for {
 		batch = batch[:0]
 		select {
@@ -190,7 +190,7 @@ func (b *deviceBatcher) work(ctx context.Context) {
 			batch = append(batch, r)
 		}
 	fill:
-		for len(batch) < maxLoginBatch {
+		for len(batch) < maxDeviceBatch {
 			select {
 			case r := <-b.queue:
 				batch = append(batch, r)
