@@ -3,11 +3,11 @@ package tokens
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // DefaultAccessTTL is an access token's lifetime when IssuerConfig does not
@@ -35,10 +35,11 @@ type IssuerConfig struct {
 
 // Issuer mints player access tokens. It is safe for concurrent use.
 type Issuer struct {
-	keys     *KeyRing
-	issuer   string
-	audience jwt.ClaimStrings
-	ttl      time.Duration
+	keys *KeyRing
+	ttl  time.Duration
+	// issuerJSON and audienceJSON are the "iss" and "aud" values, encoded
+	// once as JSON strings.
+	issuerJSON, audienceJSON []byte
 }
 
 // NewIssuer checks cfg and returns an Issuer.
@@ -59,12 +60,9 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		// A rotation would withdraw a key while tokens it signed still live.
 		return nil, fmt.Errorf("new issuer: access TTL %v plus clock leeway exceeds the key overlap %v", cfg.AccessTTL, cfg.Keys.Overlap())
 	}
-	return &Issuer{
-		keys:     cfg.Keys,
-		issuer:   cfg.Issuer,
-		audience: jwt.ClaimStrings{cfg.Audience},
-		ttl:      cfg.AccessTTL,
-	}, nil
+	iss, _ := json.Marshal(cfg.Issuer) // strings always marshal
+	aud, _ := json.Marshal(cfg.Audience)
+	return &Issuer{keys: cfg.Keys, ttl: cfg.AccessTTL, issuerJSON: iss, audienceJSON: aud}, nil
 }
 
 // IssueAccess mints an access token for playerID, valid from now for the
@@ -76,24 +74,45 @@ func (i *Issuer) IssueAccess(playerID string, now time.Time) (token string, expi
 	if len(playerID) > MaxPlayerIDLength {
 		return "", time.Time{}, fmt.Errorf("issue access token: player id longer than %d bytes", MaxPlayerIDLength)
 	}
-	exp := jwt.NewNumericDate(now.Add(i.ttl))
-	c := &AccessClaims{Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    i.issuer,
-			Subject:   playerID,
-			Audience:  i.audience,
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now),
-			ExpiresAt: exp,
-			ID:        newTokenID(),
-		},
-		TokenUse: TokenUseAccess,
-	}}
-	token, err = i.keys.Sign(c)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("issue access token: %w", err)
+	exp := now.Add(i.ttl).Truncate(time.Second)
+	return i.keys.signPayload(i.accessPayload(playerID, now.Unix(), exp.Unix())), exp, nil
+}
+
+// accessPayload appends the JSON claims of an access token by hand: it is
+// the same object encoding/json makes of AccessClaims (TestAccessPayload
+// holds them equal), without reflection on the login hot path.
+func (i *Issuer) accessPayload(playerID string, iat, exp int64) []byte {
+	b := make([]byte, 0, 192+len(i.issuerJSON)+len(i.audienceJSON)+len(playerID))
+	b = append(b, `{"iss":`...)
+	b = append(b, i.issuerJSON...)
+	b = append(b, `,"sub":`...)
+	b = appendJSONString(b, playerID)
+	b = append(b, `,"aud":[`...)
+	b = append(b, i.audienceJSON...)
+	b = append(b, `],"exp":`...)
+	b = strconv.AppendInt(b, exp, 10)
+	b = append(b, `,"nbf":`...)
+	b = strconv.AppendInt(b, iat, 10)
+	b = append(b, `,"iat":`...)
+	b = strconv.AppendInt(b, iat, 10)
+	b = append(b, `,"jti":"`...)
+	b = appendTokenID(b)
+	b = append(b, `","token_use":"`+TokenUseAccess+`"}`...)
+	return b
+}
+
+// appendJSONString appends s as a JSON string. Player ids are UUIDs, which
+// need no escaping; anything else goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
 	}
-	return token, exp.Time, nil
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Sign signs other kinds of token with the issuer's key ring; see
@@ -103,8 +122,10 @@ func (i *Issuer) Sign(claims TypedClaims) (string, error) {
 }
 
 // newTokenID returns a random "jti": 128 bits, unguessable and unique.
-func newTokenID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails; see generateKey
-	return base64.RawURLEncoding.EncodeToString(b[:])
+func newTokenID() string { return string(appendTokenID(nil)) }
+
+func appendTokenID(b []byte) []byte {
+	var id [16]byte
+	_, _ = rand.Read(id[:]) // never fails; see generateKey
+	return base64.RawURLEncoding.AppendEncode(b, id[:])
 }
