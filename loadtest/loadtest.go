@@ -3,15 +3,14 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,8 +80,12 @@ func (r Report) String() string {
 
 // Run executes the load test.
 func Run(ctx context.Context, cfg Config) (Report, error) {
-	if _, err := url.ParseRequestURI(cfg.URL); err != nil {
+	target, err := url.ParseRequestURI(cfg.URL)
+	if err != nil {
 		return Report{}, fmt.Errorf("loadtest: target URL: %w", err)
+	}
+	if (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {
+		return Report{}, fmt.Errorf("loadtest: target URL must be http:// or https:// with a host, got %q", cfg.URL)
 	}
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 32
@@ -101,19 +104,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	case cfg.Scenario != DeviceLogin && cfg.Scenario != DeviceRegister:
 		return Report{}, fmt.Errorf("loadtest: unknown scenario %q (want %s or %s)", cfg.Scenario, DeviceLogin, DeviceRegister)
 	}
-	hc := &http.Client{
-		Timeout: requestTimeout,
-		Transport: &http.Transport{
-			MaxIdleConns: cfg.Concurrency, MaxIdleConnsPerHost: cfg.Concurrency, MaxConnsPerHost: cfg.Concurrency,
-			IdleConnTimeout: 30 * time.Second,
-		},
-	}
-	defer hc.CloseIdleConnections()
-	d := &driver{cfg: cfg, hc: hc, endpoint: cfg.URL + "/auth/device"}
+	d := &driver{cfg: cfg, target: target, path: strings.TrimSuffix(target.Path, "/") + "/auth/device"}
 
 	var devices []string
 	if cfg.Scenario == DeviceLogin {
-		var err error
 		if devices, err = d.seed(ctx, cfg.Devices); err != nil {
 			return Report{}, err
 		}
@@ -137,10 +131,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 }
 
 type driver struct {
-	cfg      Config
-	hc       *http.Client
-	endpoint string
+	cfg    Config
+	target *url.URL
+	path   string // of the device endpoint
 }
+
+// conn returns a new connection for one goroutine; close it when done.
+func (d *driver) conn() *h1Conn { return newH1Conn(d.target, d.path) }
 
 func newDeviceID() string {
 	var b [16]byte
@@ -161,12 +158,14 @@ func (d *driver) seed(ctx context.Context, n int) ([]string, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c := d.conn()
+			defer c.close()
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				if err := d.do(ctx, ids[i]); err != nil {
+				if err := d.do(ctx, c, ids[i]); err != nil {
 					select {
 					case errCh <- fmt.Errorf("loadtest: seed device players: %w", err):
 					default:
@@ -198,6 +197,8 @@ func (d *driver) phase(ctx context.Context, dur time.Duration, devices []string,
 		go func() {
 			defer wg.Done()
 			local := hdrhistogram.New(1, maxLatency.Microseconds(), 3)
+			c := d.conn()
+			defer c.close()
 			i := w
 			for ctx.Err() == nil {
 				id := newDeviceID()
@@ -206,7 +207,7 @@ func (d *driver) phase(ctx context.Context, dur time.Duration, devices []string,
 					i += d.cfg.Concurrency
 				}
 				t0 := time.Now()
-				err := d.do(ctx, id)
+				err := d.do(ctx, c, id)
 				if ctx.Err() != nil {
 					break // a request cut by the end of the phase is not a sample
 				}
@@ -235,21 +236,13 @@ func (d *driver) phase(ctx context.Context, dur time.Duration, devices []string,
 
 var errStatus = errors.New("unexpected status")
 
-func (d *driver) do(ctx context.Context, deviceID string) error {
-	body := []byte(`{"device_id":"` + deviceID + `"}`)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.endpoint, bytes.NewReader(body))
+func (d *driver) do(ctx context.Context, c *h1Conn, deviceID string) error {
+	status, err := c.post(ctx, []byte(`{"device_id":"`+deviceID+`"}`))
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := d.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("%w %d", errStatus, resp.StatusCode)
+	if status != http.StatusOK && status != http.StatusCreated {
+		return fmt.Errorf("%w %d", errStatus, status)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"crypto/ed25519"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,6 +57,37 @@ func BenchmarkVerifyAccessParallel(b *testing.B) {
 				b.Error(err)
 				return
 			}
+		}
+	})
+}
+
+// BenchmarkEd25519 compares the Ed25519 the package uses with crypto/ed25519
+// on a token-sized message.
+func BenchmarkEd25519(b *testing.B) {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := make([]byte, 300)
+	sig := ed25519.Sign(priv, msg)
+	b.Run("sign/voi", func(b *testing.B) {
+		for b.Loop() {
+			sign(priv, msg)
+		}
+	})
+	b.Run("sign/stdlib", func(b *testing.B) {
+		for b.Loop() {
+			ed25519.Sign(priv, msg)
+		}
+	})
+	b.Run("verify/voi", func(b *testing.B) {
+		for b.Loop() {
+			verify(pub, msg, sig)
+		}
+	})
+	b.Run("verify/stdlib", func(b *testing.B) {
+		for b.Loop() {
+			ed25519.Verify(pub, msg, sig)
 		}
 	})
 }
