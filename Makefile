@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/atoll
 TIMEOUT ?= 18m
 
-.PHONY: demo test build deps vet fmtcheck unit fuzz bench clean
+.PHONY: demo test build deps vet fmtcheck unit fuzz bench bench-auth clean
 
 ## demo: start a local stack (throwaway PostgreSQL, global core, a cell with game servers) and walk through it
 demo: build
@@ -32,8 +32,12 @@ unit:
 fuzz:
 	@FUZZTIME=$${FUZZTIME:-4s} bash scripts/fuzz.sh
 
+## bench-auth: /auth/device throughput and latency over HTTP, 32 connections, on a throwaway PostgreSQL
+bench-auth:
+	bash scripts/bench-auth.sh
+
 ## bench: the performance figures quoted in the issue notes
-bench:
+bench: bench-auth
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/tokens/ ./global/identity/
 	$(GO) test -run '^$$' -bench PurchaseHTTP -benchtime 30000x ./global/economy/
 	GOMAXPROCS=1 $(GO) test -run '^$$' -bench MatchmakerPass -benchtime 5x ./cell/matchmaker/
