@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,27 +26,9 @@ func playBots(t *testing.T, env *arenatest.Env, players []string, encodingOf fun
 	session, alloc := env.Allocate(t, players...)
 	ctx, cancel := context.WithTimeout(context.Background(), arenatest.WaitTimeout)
 	defer cancel()
-	results := make([]client.Result, len(players))
-	errs := make([]error, len(players))
-	var wg sync.WaitGroup
-	for i, p := range players {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			conn, err := client.Dial(ctx, arenatest.URL(alloc), env.Token(t, alloc, p), client.Options{Encoding: encodingOf(i)})
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			results[i], errs[i] = conn.PlayBot(ctx, uint64(i+1))
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("player %s: %v", players[i], err)
-		}
-	}
+	results := env.PlayBots(ctx, t, alloc, players, func(i int) (string, client.Options) {
+		return arenatest.URL(alloc), client.Options{Encoding: encodingOf(i)}
+	})
 	return session, results
 }
 

@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,31 +38,12 @@ func TestPredictionStaysBoundedUnderLatencyAndLoss(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), arenatest.WaitTimeout)
 			defer cancel()
 
-			results := make([]client.Result, len(players))
-			errs := make([]error, len(players))
-			var wg sync.WaitGroup
-			for i, p := range players {
-				url, opts := arenatest.URL(alloc), client.Options{}
+			results := env.PlayBots(ctx, t, alloc, players, func(i int) (string, client.Options) {
 				if i == 0 {
-					url, opts = l.URL(), client.Options{Encoding: enc}
+					return l.URL(), client.Options{Encoding: enc}
 				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					conn, err := client.Dial(ctx, url, env.Token(t, alloc, p), opts)
-					if err != nil {
-						errs[i] = err
-						return
-					}
-					results[i], errs[i] = conn.PlayBot(ctx, uint64(i+1))
-				}()
-			}
-			wg.Wait()
-			for i, err := range errs {
-				if err != nil {
-					t.Fatalf("%s: %v", players[i], err)
-				}
-			}
+				return arenatest.URL(alloc), client.Options{}
+			})
 			r := results[0]
 			p := r.Prediction
 			t.Logf("%s over the link: rtt %v (max %v), %d snapshots, %d stale, %d bytes in; prediction %+v (mean %.4f); link dropped %d, forwarded %d",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/atollgg/atoll/cell/fleet"
 	"github.com/atollgg/atoll/gameserver/arenagame"
+	"github.com/atollgg/atoll/gameserver/client"
 	"github.com/atollgg/atoll/gameserver/sdk"
 	"github.com/atollgg/atoll/gameserver/server"
 	"github.com/atollgg/atoll/internal/natstest"
@@ -214,6 +215,40 @@ func (e *Env) Token(t testing.TB, a fleet.Allocation, player string) string {
 // URL is the WebSocket URL of the allocation's game server.
 func URL(a fleet.Allocation) string {
 	return fmt.Sprintf("ws://%s:%d%s", a.Host, a.Port, server.PathConnect)
+}
+
+// PlayBots connects one bot per player to the allocation's session, all at
+// once, and plays until the match ends; player i's bot is seeded i+1.
+// route chooses a player's URL and options; nil means URL(a) and the
+// defaults. Any player's failure fails the test.
+func (e *Env) PlayBots(ctx context.Context, t testing.TB, a fleet.Allocation, players []string, route func(i int) (string, client.Options)) []client.Result {
+	t.Helper()
+	if route == nil {
+		route = func(int) (string, client.Options) { return URL(a), client.Options{} }
+	}
+	results := make([]client.Result, len(players))
+	errs := make([]error, len(players))
+	var wg sync.WaitGroup
+	for i, p := range players {
+		url, opts := route(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := client.Dial(ctx, url, e.Token(t, a, p), opts)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			results[i], errs[i] = conn.PlayBot(ctx, uint64(i+1))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("arenatest: player %s: %v", players[i], err)
+		}
+	}
+	return results
 }
 
 // SessionEnd waits for the session's terminal event (ended, with the
