@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -10,10 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-
-	gameclient "github.com/atollgg/atoll/gameserver/client"
 	"strings"
 	"time"
+
+	gameclient "github.com/atollgg/atoll/gameserver/client"
+	"github.com/atollgg/atoll/internal/httpx"
 )
 
 // walkTimeout bounds each request of the walk.
@@ -173,20 +173,9 @@ type client struct {
 }
 
 func (c *client) step(ctx context.Context, title, method, path, bearer string, body any, want int, into any, headers ...string) error {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := httpx.NewJSONRequest(ctx, method, c.base+path, bearer, body)
 	if err != nil {
 		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

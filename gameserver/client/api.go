@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/atollgg/atoll/internal/httpx"
 )
 
 // The wire types below mirror the global core's and the cell's public JSON
@@ -176,23 +177,9 @@ func (a *API) client() *http.Client {
 }
 
 func (a *API) call(ctx context.Context, method, url, bearer string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	req, err := httpx.NewJSONRequest(ctx, method, url, bearer, body)
 	if err != nil {
 		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := a.client().Do(req)
 	if err != nil {
@@ -204,14 +191,8 @@ func (a *API) call(ctx context.Context, method, url, bearer string, body, out an
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		var env struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		_ = json.Unmarshal(data, &env)
-		return &APIError{Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message}
+		e := httpx.ParseError(resp.StatusCode, data)
+		return &APIError{Status: e.Status, Code: e.Code, Message: e.Message}
 	}
 	if out == nil {
 		return nil

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/atollgg/atoll/internal/httpx"
 )
 
 // Retry backoff while the cell is unreachable (restarting) or answering
@@ -314,13 +316,7 @@ func (c *Client) once(ctx context.Context, method, path string, body, out any) e
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return &retryableStatus{status: resp.StatusCode}
 	default:
-		var env struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		_ = json.Unmarshal(data, &env)
-		return &APIError{Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message}
+		e := httpx.ParseError(resp.StatusCode, data)
+		return &APIError{Status: e.Status, Code: e.Code, Message: e.Message}
 	}
 }

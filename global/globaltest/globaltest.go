@@ -3,12 +3,10 @@
 package globaltest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-
 	"io"
 	"net/http"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/atollgg/atoll/global"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/internal/dbtest"
+	"github.com/atollgg/atoll/internal/httpx"
 	"github.com/atollgg/atoll/internal/obs"
 	"github.com/atollgg/atoll/internal/password"
 )
@@ -90,39 +89,15 @@ func (r Response) Decode(t testing.TB, v any) {
 
 // ErrorCode returns the envelope's error code, or "".
 func (r Response) ErrorCode() string {
-	var e struct {
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(r.Body, &e)
-	return e.Error.Code
+	return httpx.ParseError(r.Status, r.Body).Code
 }
 
 // Do sends a request with an optional JSON body and bearer token.
 func (c *Core) Do(t testing.TB, method, path, bearer string, body any, headers ...string) Response {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		if raw, ok := body.([]byte); ok {
-			rd = bytes.NewReader(raw)
-		} else {
-			b, err := json.Marshal(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rd = bytes.NewReader(b)
-		}
-	}
-	req, err := http.NewRequest(method, c.URL+path, rd)
+	req, err := httpx.NewJSONRequest(context.Background(), method, c.URL+path, bearer, body)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -87,6 +88,16 @@ type envelopeBody struct {
 	Code    string         `json:"code"`
 	Message string         `json:"message"`
 	Details map[string]any `json:"details,omitempty"`
+}
+
+// ParseError reads the envelope of an error answer with the given status,
+// for the clients of Atoll's APIs. A body that is not an envelope (a proxy's
+// error page, say) leaves Code and Message empty: the status still says
+// what happened.
+func ParseError(status int, body []byte) *Error {
+	var env envelope
+	_ = json.Unmarshal(body, &env)
+	return &Error{Status: status, Code: env.Error.Code, Message: env.Error.Message, Details: env.Error.Details}
 }
 
 // WriteError writes err as the JSON envelope. Errors that are not *Error
