@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/gameserver/arena"
+	"github.com/atollgg/atoll/gameserver/sdk"
 	"github.com/atollgg/atoll/gameserver/server"
 )
 
@@ -126,26 +127,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		*v.dst = n
 	}
-	durations := []struct {
-		env string
-		dst *time.Duration
-	}{
-		{server.EnvGameDuration, &cfg.Arena.TimeLimit},
-		{server.EnvGameJoinTimeout, &cfg.JoinTimeout},
-		{EnvReconnectGrace, &cfg.Arena.ReconnectGrace},
-	}
-	for _, v := range durations {
-		s := getenv(v.env)
-		if s == "" {
-			continue
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a positive duration such as 30s, got %q", v.env, s))
-			continue
-		}
-		*v.dst = d
-	}
+	errs = append(errs, sdk.ReadDurations(getenv,
+		sdk.EnvDuration{Env: server.EnvGameDuration, Dst: &cfg.Arena.TimeLimit},
+		sdk.EnvDuration{Env: server.EnvGameJoinTimeout, Dst: &cfg.JoinTimeout},
+		sdk.EnvDuration{Env: EnvReconnectGrace, Dst: &cfg.Arena.ReconnectGrace},
+	)...)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("arena game config: %w", err)
 	}

@@ -54,6 +54,31 @@ type Config struct {
 	GiveUpAfter time.Duration
 }
 
+// EnvDuration is a positive duration read from the variable Env into Dst.
+type EnvDuration struct {
+	Env string
+	Dst *time.Duration
+}
+
+// ReadDurations sets each Dst whose variable is set; a value that is not a
+// positive duration is an error naming the variable, and leaves Dst alone.
+func ReadDurations(getenv func(string) string, ds ...EnvDuration) []error {
+	var errs []error
+	for _, d := range ds {
+		v := getenv(d.Env)
+		if v == "" {
+			continue
+		}
+		dur, err := time.ParseDuration(v)
+		if err != nil || dur <= 0 {
+			errs = append(errs, fmt.Errorf("%s: want a positive duration such as 30s, got %q", d.Env, v))
+			continue
+		}
+		*d.Dst = dur
+	}
+	return errs
+}
+
 // ConfigFromEnv reads the client configuration the cell passes in the
 // environment through getenv (os.Getenv in a real server).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -62,12 +87,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		ServerID: getenv(EnvServerID),
 		Secret:   getenv(EnvSDKSecret),
 	}
-	if v := getenv(EnvHeartbeatPeriod); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return Config{}, fmt.Errorf("%s: want a positive duration such as 2s, got %q", EnvHeartbeatPeriod, v)
-		}
-		cfg.HeartbeatPeriod = d
+	if errs := ReadDurations(getenv, EnvDuration{Env: EnvHeartbeatPeriod, Dst: &cfg.HeartbeatPeriod}); errs != nil {
+		return Config{}, errs[0]
 	}
 	if err := cfg.validate(); err != nil {
 		return Config{}, err

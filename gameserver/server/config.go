@@ -53,21 +53,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if cfg.Bind == "" {
 		cfg.Bind = getenv(sdk.EnvGameHost)
 	}
-	for _, d := range []struct {
-		env string
-		dst *time.Duration
-	}{{EnvGameDuration, &cfg.Duration}, {EnvGameJoinTimeout, &cfg.JoinTimeout}} {
-		v := getenv(d.env)
-		if v == "" {
-			continue
-		}
-		dur, err := time.ParseDuration(v)
-		if err != nil || dur <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a positive duration such as 30s, got %q", d.env, v))
-			continue
-		}
-		*d.dst = dur
-	}
+	errs = append(errs, sdk.ReadDurations(getenv, sdk.EnvDuration{Env: EnvGameDuration, Dst: &cfg.Duration}, sdk.EnvDuration{Env: EnvGameJoinTimeout, Dst: &cfg.JoinTimeout})...)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("game server config: %w", err)
 	}
