@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/gameserver/sdk"
 )
 
@@ -71,16 +72,9 @@ type Results struct {
 	Players   []PlayerResult `json:"players"`
 }
 
-// PlayerResult is one player's result.
-type PlayerResult struct {
-	PlayerID    string  `json:"player_id"`
-	Team        int     `json:"team"`
-	Score       int     `json:"score"`
-	Kills       int     `json:"kills"`
-	Deaths      int     `json:"deaths"`
-	Placement   int     `json:"placement"`
-	TimePlayedS float64 `json:"time_played_s"`
-}
+// PlayerResult is one player's result; it travels unchanged in the
+// match.completed event, so it is the federation's contract type.
+type PlayerResult = contract.PlayerResult
 
 // Telemetry is one batch of a game server's telemetry events (anti-cheat
 // violations and the like), checked against its allocation: the session is

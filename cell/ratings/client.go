@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	globalratings "github.com/atollgg/atoll/global/ratings"
+	"github.com/atollgg/atoll/contract"
 )
 
 // Defaults and limits of the client.
@@ -41,9 +41,9 @@ const (
 	// maxResponseBytes bounds the core's answer: 100 ratings are ~10 KiB.
 	maxResponseBytes = 256 << 10
 	// batchSize is the core's limit of players per request.
-	batchSize = globalratings.MaxPlayersPerRequest
+	batchSize = contract.MaxRatingsPerRequest
 	// ratingsPath is the core's read endpoint.
-	ratingsPath = "/internal/v1/ratings"
+	ratingsPath = contract.RatingsPath
 )
 
 // Config configures a Client.
@@ -220,7 +220,7 @@ func (c *Client) fetchBatch(ctx context.Context, mode string, ids []string, out 
 	if len(body) > maxResponseBytes {
 		return fmt.Errorf("fetch ratings: answer larger than %d bytes", maxResponseBytes)
 	}
-	var r globalratings.Response
+	var r contract.RatingsResponse
 	if err := json.Unmarshal(body, &r); err != nil {
 		return fmt.Errorf("fetch ratings: decode answer: %w", err)
 	}

@@ -1,31 +1,19 @@
 package sessions
 
 import (
-	"time"
-
 	"github.com/atollgg/atoll/cell/fleet"
+	"github.com/atollgg/atoll/contract"
 )
 
 // KindMatchCompleted is the event kind of a finished match's results on the
 // cell's stream: subject cell.<id>.match.completed.
-const KindMatchCompleted = "match.completed"
+const KindMatchCompleted = contract.KindMatchCompleted
 
-// MatchCompleted is the body of a match.completed event, which the
-// federation forwards to the global core (ratings, leaderboards, stats).
-// The results are the game server's, never a client's.
-type MatchCompleted struct {
-	CellID    string               `json:"cell_id"`
-	Region    string               `json:"region"`
-	SessionID string               `json:"session_id"`
-	GameMode  string               `json:"game_mode"`
-	StartedAt time.Time            `json:"started_at"`
-	EndedAt   time.Time            `json:"ended_at"`
-	Players   []fleet.PlayerResult `json:"players"`
-}
+// MatchCompleted is the body of a match.completed event (contract.MatchCompleted).
+type MatchCompleted = contract.MatchCompleted
 
-// MatchCompletedMsgID is the Nats-Msg-Id of a session's match.completed
-// event: one per session, so a re-emitted terminal event is stored once.
-func MatchCompletedMsgID(sessionID string) string { return KindMatchCompleted + ":" + sessionID }
+// MatchCompletedMsgID is the Nats-Msg-Id of a session's match.completed event.
+func MatchCompletedMsgID(sessionID string) string { return contract.MatchCompletedMsgID(sessionID) }
 
 // NewMatchCompleted builds the event of a session ended with results.
 func NewMatchCompleted(cellID string, s *Session, r *fleet.Results) MatchCompleted {

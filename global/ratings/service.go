@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/db"
 	"github.com/atollgg/atoll/internal/httpx"
@@ -19,9 +20,8 @@ import (
 
 // Limits of the read API.
 const (
-	// MaxPlayersPerRequest bounds one lookup: a cell asks for one ticket's
-	// party or, at most, one full lobby (matchmaker.MaxMatchPlayers is 100).
-	MaxPlayersPerRequest = 100
+	// MaxPlayersPerRequest bounds one lookup (contract.MaxRatingsPerRequest).
+	MaxPlayersPerRequest = contract.MaxRatingsPerRequest
 	// queryTimeout bounds the lookup so a slow database answers cells with
 	// an error they fall back from instead of a hanging request.
 	queryTimeout = 3 * time.Second
@@ -54,24 +54,16 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg}, nil
 }
 
-// Rating is one player's rating in one mode.
-type Rating struct {
-	PlayerID string  `json:"player_id"`
-	Rating   float64 `json:"rating"`
-	Games    int     `json:"games"`
-}
+// Rating is one player's rating in one mode (the cells' wire contract).
+type Rating = contract.Rating
 
-// Response is the body of GET /internal/v1/ratings. Players without a rating
-// in the mode are absent: the cell applies its default.
-type Response struct {
-	Mode    string   `json:"mode"`
-	Ratings []Rating `json:"ratings"`
-}
+// Response is the body of GET /internal/v1/ratings (the cells' wire contract).
+type Response = contract.RatingsResponse
 
 // Routes registers GET /internal/v1/ratings, for cells only.
 func (s *Service) Routes(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
 	auth := authn.Service(s.cfg.CellTokens)
-	mux.Handle("GET /internal/v1/ratings", wrap(httpx.Handle(s.cfg.Log, auth(s.get))))
+	mux.Handle("GET "+contract.RatingsPath, wrap(httpx.Handle(s.cfg.Log, auth(s.get))))
 }
 
 func (s *Service) get(w http.ResponseWriter, r *http.Request) error {
