@@ -44,3 +44,34 @@ type PlayerResult struct {
 	Placement   int     `json:"placement"`
 	TimePlayedS float64 `json:"time_played_s"`
 }
+
+// The core's side of the bus: the hub's JetStream domain, the stream that
+// sources every cell's stream, and the stream the core publishes to cells.
+const (
+	// GlobalDomain is the JetStream domain of the global hub.
+	GlobalDomain = "global"
+	// CellEventsStream is the core's stream in GlobalDomain that sources
+	// every cell's CELL_<id> stream; subjects stay cell.<id>.<kind>.
+	CellEventsStream = "CELL_EVENTS"
+	// GlobalEventsStream is the core's stream of events for every cell
+	// (subjects global.<kind>), which cells source into their own domain so
+	// they apply them after an outage too.
+	GlobalEventsStream = "GLOBAL_EVENTS"
+)
+
+// GlobalSubject is the subject of an event kind the core publishes to every
+// cell: global.<kind>.
+func GlobalSubject(kind string) string { return "global." + kind }
+
+// KindPlayerErased is published by the core when a player erases their
+// account: cells remove them from regional leaderboards and cell state.
+const KindPlayerErased = "player.erased"
+
+// PlayerErased is the body of a player.erased event.
+type PlayerErased struct {
+	PlayerID string    `json:"player_id"`
+	ErasedAt time.Time `json:"erased_at"`
+}
+
+// PlayerErasedMsgID is the Nats-Msg-Id of a player's erasure event.
+func PlayerErasedMsgID(playerID string) string { return KindPlayerErased + ":" + playerID }
