@@ -25,6 +25,9 @@ const (
 	// queryTimeout bounds the lookup so a slow database answers cells with
 	// an error they fall back from instead of a hanging request.
 	queryTimeout = 3 * time.Second
+	// maxTau bounds Glicko-2's system constant: the paper suggests 0.3-1.2;
+	// far above that every result swings ratings wildly.
+	maxTau = 3.0
 )
 
 var modePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
@@ -41,6 +44,9 @@ type Config struct {
 	CellTokens authn.Secrets
 	// Log is the logger. Required.
 	Log *slog.Logger
+	// Tau is Glicko-2's system constant, how fast volatility may move; zero
+	// means DefaultTau.
+	Tau float64
 }
 
 // Service serves ratings.
@@ -50,6 +56,9 @@ type Service struct{ cfg Config }
 func New(cfg Config) (*Service, error) {
 	if cfg.DB == nil || cfg.Log == nil {
 		return nil, errors.New("ratings: database and logger are required")
+	}
+	if cfg.Tau < 0 || cfg.Tau > maxTau {
+		return nil, fmt.Errorf("ratings: tau must be between 0 and %g", maxTau)
 	}
 	return &Service{cfg: cfg}, nil
 }
@@ -128,21 +137,23 @@ func (s *Service) Lookup(ctx context.Context, mode string, playerIDs []string) (
 func (s *Service) Export(ctx context.Context, playerID string) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	rows, err := s.cfg.DB.Pool.Query(ctx, `SELECT mode, rating, games, updated_at FROM ratings WHERE player_id = $1 ORDER BY mode`, playerID)
+	rows, err := s.cfg.DB.Pool.Query(ctx, `SELECT mode, rating, rd, volatility, games, updated_at FROM ratings WHERE player_id = $1 ORDER BY mode`, playerID)
 	if err != nil {
 		return nil, fmt.Errorf("export ratings: %w", err)
 	}
 	defer rows.Close()
 	type modeRating struct {
-		Mode      string    `json:"mode"`
-		Rating    float64   `json:"rating"`
-		Games     int       `json:"games"`
-		UpdatedAt time.Time `json:"updated_at"`
+		Mode       string    `json:"mode"`
+		Rating     float64   `json:"rating"`
+		RD         float64   `json:"rd"`
+		Volatility float64   `json:"volatility"`
+		Games      int       `json:"games"`
+		UpdatedAt  time.Time `json:"updated_at"`
 	}
 	out := []modeRating{}
 	for rows.Next() {
 		var m modeRating
-		if err := rows.Scan(&m.Mode, &m.Rating, &m.Games, &m.UpdatedAt); err != nil {
+		if err := rows.Scan(&m.Mode, &m.Rating, &m.RD, &m.Volatility, &m.Games, &m.UpdatedAt); err != nil {
 			return nil, fmt.Errorf("export ratings: %w", err)
 		}
 		out = append(out, m)
