@@ -232,7 +232,9 @@ func TestInvalidEvents(t *testing.T) {
 	c := startCore(t)
 	a, b := c.Guest(t), c.Guest(t)
 	now := time.Now().UTC()
-	ok := func() contract.MatchCompleted { return match("duel", now, result(a.ID, 0, 1, 1), result(b.ID, 1, 2, 0)) }
+	ok := func() contract.MatchCompleted {
+		return match("duel", now, result(a.ID, 0, 1, 1), result(b.ID, 1, 2, 0))
+	}
 	applied := ok()
 	mustApply(t, c, applied)
 	before := snapshot(t, c, a.ID, b.ID)
