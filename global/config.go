@@ -72,6 +72,10 @@ type Config struct {
 	// Matches are the per-mode match rewards (ATOLL_MATCH_REWARDS); the
 	// zero value is matches.DefaultRewards of the first soft currency.
 	Matches matches.Settings
+	// RatingIdlePeriod grows a Glicko-2 rating's deviation by one rating
+	// period per this much time without rated play (ATOLL_RATING_IDLE_PERIOD);
+	// zero means it grows only with play.
+	RatingIdlePeriod time.Duration
 	// --- end progression ---
 	// DebugAddr, when set, serves Go's profiler on this separate (never
 	// public) address; empty disables it.

@@ -190,7 +190,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // addServices wires the services added after identity (economy, ratings…).
 func (s *Server) addServices() error {
 	// --- ratings: per-mode skill ratings, read by cells (service credential) ---
-	rt, err := ratings.New(ratings.Config{DB: s.DB, CellTokens: s.cfg.CellTokens, Log: s.log})
+	rt, err := ratings.New(ratings.Config{DB: s.DB, CellTokens: s.cfg.CellTokens, Log: s.log, IdlePeriod: s.cfg.RatingIdlePeriod})
 	if err != nil {
 		return err
 	}

@@ -97,6 +97,18 @@ func Update(p Glicko, results []Result, tau float64) (Glicko, error) {
 	return out, nil
 }
 
+// Inflate returns g after periods rating periods without games: step 6
+// applied periods times, φ² grows by σ² per period (fractions count
+// pro rata), up to DefaultRD.
+func Inflate(g Glicko, periods float64) Glicko {
+	if !(periods > 0) || !g.valid() {
+		return g
+	}
+	phi, sigma := g.RD/glickoScale, g.Volatility
+	g.RD = math.Min(math.Sqrt(phi*phi+sigma*sigma*periods)*glickoScale, DefaultRD)
+	return g
+}
+
 // gPhi is the paper's g(φ): it discounts a result by the opponent's
 // uncertainty.
 func gPhi(phi float64) float64 { return 1 / math.Sqrt(1+3*phi*phi/(math.Pi*math.Pi)) }

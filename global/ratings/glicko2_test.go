@@ -96,3 +96,30 @@ func TestGlicko2Properties(t *testing.T) {
 		}
 	}
 }
+
+func TestInflate(t *testing.T) {
+	g := Glicko{Rating: 1700, RD: 50, Volatility: 0.06}
+	for _, tc := range []struct {
+		name    string
+		periods float64
+		want    float64
+	}{
+		{"no time", 0, 50},
+		{"negative time", -3, 50},
+		{"one period is step 6", 1, math.Sqrt(math.Pow(50/173.7178, 2)+0.06*0.06) * 173.7178},
+		{"ten periods", 10, math.Sqrt(math.Pow(50/173.7178, 2)+10*0.06*0.06) * 173.7178},
+		{"capped at a newcomer's", 1e6, DefaultRD},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Inflate(g, tc.periods)
+			if math.Abs(got.RD-tc.want) > 1e-9 || got.Rating != g.Rating || got.Volatility != g.Volatility {
+				t.Fatalf("%+v, want RD %f", got, tc.want)
+			}
+		})
+	}
+	// One idle period then no games equals the paper's no-game update.
+	u, _ := Update(g, nil, 0)
+	if math.Abs(Inflate(g, 1).RD-u.RD) > 1e-9 {
+		t.Fatalf("Inflate(1) %f and Update(no games) %f differ", Inflate(g, 1).RD, u.RD)
+	}
+}

@@ -28,6 +28,10 @@ const (
 	// maxTau bounds Glicko-2's system constant: the paper suggests 0.3-1.2;
 	// far above that every result swings ratings wildly.
 	maxTau = 3.0
+	// minIdlePeriod bounds the idle rating period from below: shorter, and
+	// a few minutes between matches would reset every deviation to a
+	// newcomer's.
+	minIdlePeriod = time.Hour
 )
 
 var modePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
@@ -47,6 +51,11 @@ type Config struct {
 	// Tau is Glicko-2's system constant, how fast volatility may move; zero
 	// means DefaultTau.
 	Tau float64
+	// IdlePeriod is the Glicko-2 rating period for idle time: a rating's
+	// deviation grows as if the player sat out one period per IdlePeriod
+	// since their last rated match (ATOLL_RATING_IDLE_PERIOD, e.g. 24h).
+	// Zero means deviations do not grow with time, only with play.
+	IdlePeriod time.Duration
 }
 
 // Service serves ratings.
@@ -59,6 +68,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Tau < 0 || cfg.Tau > maxTau {
 		return nil, fmt.Errorf("ratings: tau must be between 0 and %g", maxTau)
+	}
+	if cfg.IdlePeriod < 0 || (cfg.IdlePeriod > 0 && cfg.IdlePeriod < minIdlePeriod) {
+		return nil, fmt.Errorf("ratings: the idle rating period must be zero (off) or at least %s", minIdlePeriod)
 	}
 	return &Service{cfg: cfg}, nil
 }

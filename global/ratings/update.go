@@ -33,7 +33,9 @@ type Change struct {
 // placement. Every player's update uses the ratings as they were before the
 // match. Players of sides who are not in rate (no account, already applied)
 // count as opponents at their stored or unrated values and are not written.
-// A match with fewer than two sides changes nothing.
+// A match with fewer than two sides changes nothing. With Config.IdlePeriod
+// set, every stored RD first grows with the time since its last update
+// (Inflate), so a player back from a long break moves faster.
 func (s *Service) RateMatch(ctx context.Context, tx pgx.Tx, mode string, sides []Side, rate []string) (map[string]Change, error) {
 	out := map[string]Change{}
 	if len(sides) < 2 || len(rate) == 0 {
@@ -45,7 +47,8 @@ func (s *Service) RateMatch(ctx context.Context, tx pgx.Tx, mode string, sides [
 	}
 	// FOR UPDATE: the rows are rewritten below; taking the locks now makes a
 	// concurrent match of the same players wait instead of aborting late.
-	rows, err := tx.Query(ctx, `SELECT player_id::TEXT, rating, rd, volatility, games FROM ratings
+	rows, err := tx.Query(ctx, `SELECT player_id::TEXT, rating, rd, volatility, games,
+			GREATEST(EXTRACT(EPOCH FROM now() - updated_at), 0)::FLOAT8 FROM ratings
 		WHERE mode = $1 AND player_id = ANY($2::UUID[]) ORDER BY player_id FOR UPDATE`, mode, all)
 	if err != nil {
 		return nil, fmt.Errorf("read ratings: %w", err)
@@ -56,9 +59,13 @@ func (s *Service) RateMatch(ctx context.Context, tx pgx.Tx, mode string, sides [
 		var id string
 		var g Glicko
 		var n int
-		if err := rows.Scan(&id, &g.Rating, &g.RD, &g.Volatility, &n); err != nil {
+		var idle float64
+		if err := rows.Scan(&id, &g.Rating, &g.RD, &g.Volatility, &n, &idle); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read ratings: %w", err)
+		}
+		if s.cfg.IdlePeriod > 0 {
+			g = Inflate(g, idle/s.cfg.IdlePeriod.Seconds())
 		}
 		current[id], games[id] = g, n
 	}
