@@ -80,8 +80,8 @@ func (s *Service) ApplyMatchCompleted(ctx context.Context, tx pgx.Tx, ev contrac
 			p.TimePlayedS, got.XP, level, string(rewards), before, after, rd})
 	}
 	// A plain insert: a concurrent application of the same player fails
-	// here (unique or serialization error) and its transaction is retried,
-	// finding the row.
+	// here (a serialization failure RunTx retries, or a unique violation the
+	// event's redelivery retries) and, run again, finds the row.
 	if err := insertParticipants(ctx, tx, rows); err != nil {
 		return fmt.Errorf("record match %s: %w", ev.SessionID, err)
 	}
