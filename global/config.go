@@ -10,6 +10,7 @@ import (
 
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
+	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/password"
@@ -67,6 +68,15 @@ type Config struct {
 	// ATOLL_STRIPE_*); the zero value disables top-ups.
 	Payments payments.Settings
 	// --- end economy & payments ---
+	// --- progression ---
+	// Matches are the per-mode match rewards (ATOLL_MATCH_REWARDS); the
+	// zero value is matches.DefaultRewards of the first soft currency.
+	Matches matches.Settings
+	// RatingIdlePeriod grows a Glicko-2 rating's deviation by one rating
+	// period per this much time without rated play (ATOLL_RATING_IDLE_PERIOD);
+	// zero means it grows only with play.
+	RatingIdlePeriod time.Duration
+	// --- end progression ---
 	// DebugAddr, when set, serves Go's profiler on this separate (never
 	// public) address; empty disables it.
 	DebugAddr string
@@ -108,6 +118,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	// --- end economy & payments ---
+	// --- progression ---
+	if err := c.Matches.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	// --- end progression ---
 	return errors.Join(errs...)
 }
 

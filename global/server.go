@@ -13,6 +13,7 @@ import (
 
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
+	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/global/players"
 	"github.com/atollgg/atoll/global/ratings"
@@ -57,6 +58,8 @@ type Server struct {
 	PII      *pii.Keyring
 	Economy  *economy.Service  // economy & payments
 	Payments *payments.Service // economy & payments
+	Ratings  *ratings.Service  // progression
+	Matches  *matches.Service  // progression: ApplyMatchCompleted for the federation
 
 	mux     *http.ServeMux
 	wrap    func(http.Handler) http.Handler
@@ -187,12 +190,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // addServices wires the services added after identity (economy, ratings…).
 func (s *Server) addServices() error {
 	// --- ratings: per-mode skill ratings, read by cells (service credential) ---
-	rt, err := ratings.New(ratings.Config{DB: s.DB, CellTokens: s.cfg.CellTokens, Log: s.log})
+	rt, err := ratings.New(ratings.Config{DB: s.DB, CellTokens: s.cfg.CellTokens, Log: s.log, IdlePeriod: s.cfg.RatingIdlePeriod})
 	if err != nil {
 		return err
 	}
 	rt.Routes(s.mux, s.wrap)
 	s.Players.AddExport("ratings", rt.Export)
+	s.Players.AddEraser("ratings", rt.Erase)
+	s.Ratings = rt
 	// --- end ratings ---
 	// --- economy & payments: wallets, store, inventory, ledger, grants, top-ups ---
 	ectx, cancel := context.WithTimeout(context.Background(), startTimeout)
@@ -213,6 +218,15 @@ func (s *Server) addServices() error {
 	s.Players.AddExport("economy", eco.Export)
 	s.Players.AddEraser("economy", eco.Erase)
 	// --- end economy & payments ---
+	// --- progression: match history, xp, rewards and ratings of finished matches ---
+	if s.Matches, err = matches.New(matches.Config{DB: s.DB, Economy: eco, Ratings: rt, Verifier: s.Verifier,
+		Settings: s.cfg.Matches, Log: s.log}); err != nil {
+		return err
+	}
+	s.Matches.Routes(s.mux, s.wrap)
+	s.Players.AddExport("matches", s.Matches.Export)
+	s.Players.AddEraser("matches", s.Matches.Erase)
+	// --- end progression ---
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/atollgg/atoll/global"
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
+	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/obs"
@@ -48,6 +49,8 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	catalog := f.String("catalog-file", "", "item catalog seed file (default: the embedded development catalog)")
 	catalogRefresh := f.Duration("catalog-refresh", 0, "how stale the in-process catalog may be (0: default)")
 	xp := f.String("xp-thresholds", "", `total xp for each level from 2 up, e.g. "100,300,600"`)
+	ratingIdle := f.Duration("rating-idle-period", 0, "grow a rating's deviation by one Glicko-2 period per this much idle time, e.g. 24h (0: only play changes it)")
+	matchRewards := f.String("match-rewards", "", `per-mode match rewards, e.g. "duel:xp=100,coins=10,win.xp=50,win.coins=20;*:xp=50"; "off" for none (default: 100 xp and 10 soft currency, 50 xp and 10 more for a win)`)
 	payProvider := f.String("payments-provider", "", `real-money gateway: "stripe", "dev" (fake payments: never in production) or empty (top-ups off)`)
 	paySecrets := f.String("payments-webhook-secrets", "", "webhook signing secrets, comma-separated")
 	stripeKey := f.String("stripe-secret-key", "", "Stripe API key")
@@ -82,6 +85,12 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 		}
 		if *xp != "" {
 			if cfg.Economy.XPThresholds, err = economy.ParseThresholds(*xp); err != nil {
+				return cfg, err
+			}
+		}
+		cfg.RatingIdlePeriod = durationOrZero(*ratingIdle)
+		if *matchRewards != "" {
+			if cfg.Matches.Rewards, err = matches.ParseRewards(*matchRewards); err != nil {
 				return cfg, err
 			}
 		}

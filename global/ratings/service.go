@@ -25,6 +25,13 @@ const (
 	// queryTimeout bounds the lookup so a slow database answers cells with
 	// an error they fall back from instead of a hanging request.
 	queryTimeout = 3 * time.Second
+	// maxTau bounds Glicko-2's system constant: the paper suggests 0.3-1.2;
+	// far above that every result swings ratings wildly.
+	maxTau = 3.0
+	// minIdlePeriod bounds the idle rating period from below: shorter, and
+	// a few minutes between matches would reset every deviation to a
+	// newcomer's.
+	minIdlePeriod = time.Hour
 )
 
 var modePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
@@ -41,6 +48,14 @@ type Config struct {
 	CellTokens authn.Secrets
 	// Log is the logger. Required.
 	Log *slog.Logger
+	// Tau is Glicko-2's system constant, how fast volatility may move; zero
+	// means DefaultTau.
+	Tau float64
+	// IdlePeriod is the Glicko-2 rating period for idle time: a rating's
+	// deviation grows as if the player sat out one period per IdlePeriod
+	// since their last rated match (ATOLL_RATING_IDLE_PERIOD, e.g. 24h).
+	// Zero means deviations do not grow with time, only with play.
+	IdlePeriod time.Duration
 }
 
 // Service serves ratings.
@@ -50,6 +65,12 @@ type Service struct{ cfg Config }
 func New(cfg Config) (*Service, error) {
 	if cfg.DB == nil || cfg.Log == nil {
 		return nil, errors.New("ratings: database and logger are required")
+	}
+	if cfg.Tau < 0 || cfg.Tau > maxTau {
+		return nil, fmt.Errorf("ratings: tau must be between 0 and %g", maxTau)
+	}
+	if cfg.IdlePeriod < 0 || (cfg.IdlePeriod > 0 && cfg.IdlePeriod < minIdlePeriod) {
+		return nil, fmt.Errorf("ratings: the idle rating period must be zero (off) or at least %s", minIdlePeriod)
 	}
 	return &Service{cfg: cfg}, nil
 }
@@ -128,21 +149,23 @@ func (s *Service) Lookup(ctx context.Context, mode string, playerIDs []string) (
 func (s *Service) Export(ctx context.Context, playerID string) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	rows, err := s.cfg.DB.Pool.Query(ctx, `SELECT mode, rating, games, updated_at FROM ratings WHERE player_id = $1 ORDER BY mode`, playerID)
+	rows, err := s.cfg.DB.Pool.Query(ctx, `SELECT mode, rating, rd, volatility, games, updated_at FROM ratings WHERE player_id = $1 ORDER BY mode`, playerID)
 	if err != nil {
 		return nil, fmt.Errorf("export ratings: %w", err)
 	}
 	defer rows.Close()
 	type modeRating struct {
-		Mode      string    `json:"mode"`
-		Rating    float64   `json:"rating"`
-		Games     int       `json:"games"`
-		UpdatedAt time.Time `json:"updated_at"`
+		Mode       string    `json:"mode"`
+		Rating     float64   `json:"rating"`
+		RD         float64   `json:"rd"`
+		Volatility float64   `json:"volatility"`
+		Games      int       `json:"games"`
+		UpdatedAt  time.Time `json:"updated_at"`
 	}
 	out := []modeRating{}
 	for rows.Next() {
 		var m modeRating
-		if err := rows.Scan(&m.Mode, &m.Rating, &m.Games, &m.UpdatedAt); err != nil {
+		if err := rows.Scan(&m.Mode, &m.Rating, &m.RD, &m.Volatility, &m.Games, &m.UpdatedAt); err != nil {
 			return nil, fmt.Errorf("export ratings: %w", err)
 		}
 		out = append(out, m)

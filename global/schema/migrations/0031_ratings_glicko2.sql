@@ -1,0 +1,4 @@
+-- Glicko-2: the rating deviation and volatility beside the rating. Existing
+-- ratings keep their value and start as uncertain as a newcomer's.
+ALTER TABLE ratings ADD COLUMN IF NOT EXISTS rd DOUBLE PRECISION NOT NULL DEFAULT 350;
+ALTER TABLE ratings ADD COLUMN IF NOT EXISTS volatility DOUBLE PRECISION NOT NULL DEFAULT 0.06;
