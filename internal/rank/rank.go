@@ -275,3 +275,15 @@ func (x *Index) Each(f func(Entry) bool) {
 		}
 	}
 }
+
+// Around returns a page of up to n entries centred on id (shifted to stay
+// full at either end of the board), the rank of its first entry and id's
+// rank; ok is false when id is not ranked.
+func (x *Index) Around(id string, n int) (page []Entry, first, rank int, ok bool) {
+	rank, ok = x.Rank(id)
+	if !ok {
+		return nil, 0, 0, false
+	}
+	first = max(1, min(rank-(n-1)/2, x.length-n+1))
+	return x.Range(first, n), first, rank, true
+}

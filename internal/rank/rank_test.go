@@ -220,3 +220,25 @@ func TestCombineKeepsTiePlace(t *testing.T) {
 		})
 	}
 }
+
+func TestAround(t *testing.T) {
+	x := New(Desc)
+	for i := range 10 {
+		x.Upsert(Entry{ID: fmt.Sprintf("p%d", i), Score: int64(100 - i)}) // p0 ranks 1
+	}
+	for _, tc := range []struct {
+		id          string
+		n           int
+		first, rank int
+	}{
+		{"p5", 5, 4, 6}, {"p0", 5, 1, 1}, {"p9", 5, 6, 10}, {"p4", 4, 4, 5}, {"p3", 20, 1, 4},
+	} {
+		page, first, rank, ok := x.Around(tc.id, tc.n)
+		if !ok || first != tc.first || rank != tc.rank || len(page) != min(tc.n, 10) || page[rank-first].ID != tc.id {
+			t.Errorf("Around(%s,%d) = %d entries from %d, rank %d %v; want from %d rank %d", tc.id, tc.n, len(page), first, rank, ok, tc.first, tc.rank)
+		}
+	}
+	if _, _, _, ok := x.Around("nobody", 5); ok {
+		t.Error("Around(nobody) answered")
+	}
+}
