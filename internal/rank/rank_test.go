@@ -110,6 +110,26 @@ func check(t *testing.T, step int, x *Index, ref *reference, rng *rand.Rand) {
 	if got := x.CountBefore(key); got != cnt {
 		t.Fatalf("step %d: CountBefore(%+v) = %d, want %d", step, key, got, cnt)
 	}
+	// A cursor page resumes strictly after its key, whether or not the key
+	// is still ranked; half the time the key is a ranked entry.
+	if len(want) > 0 && rng.IntN(2) == 0 {
+		key = want[rng.IntN(len(want))]
+	}
+	var rest []Entry
+	for _, e := range want {
+		if ref.before(key, e) {
+			rest = append(rest, e)
+		}
+	}
+	page, first, more := x.After(&key, n)
+	if first != len(want)-len(rest)+1 || more != (len(rest) > n) || len(page) != min(n, len(rest)) {
+		t.Fatalf("step %d: After(%+v,%d) = %d entries from %d more=%v; %d remain", step, key, n, len(page), first, more, len(rest))
+	}
+	for i := range page {
+		if page[i] != rest[i] {
+			t.Fatalf("step %d: After(%+v,%d)[%d] = %+v, want %+v", step, key, n, i, page[i], rest[i])
+		}
+	}
 }
 
 // TestMatchesReference drives the index and the brute-force model with the
