@@ -188,19 +188,22 @@ func (r reference) apply(defs []contract.LeaderboardDefinition, ev contract.Matc
 				r[d.Name][season] = map[string]rank.Entry{}
 			}
 			cur, had := r[d.Name][season][p.PlayerID]
-			next := v
+			t := ev.EndedAt.UnixMicro()
+			better := (d.Order == contract.OrderAsc && v < cur.Score) || (d.Order != contract.OrderAsc && v > cur.Score)
 			switch {
 			case !had:
+				cur = rank.Entry{ID: p.PlayerID, Score: v, Updated: t}
+			case d.Operator == contract.OperatorBest && better:
+				cur = rank.Entry{ID: p.PlayerID, Score: v, Updated: t}
+			case d.Operator == contract.OperatorBest && v == cur.Score:
+				cur.Updated = min(cur.Updated, t)
+			case d.Operator == contract.OperatorSet && (t > cur.Updated || t == cur.Updated && v > cur.Score):
+				cur = rank.Entry{ID: p.PlayerID, Score: v, Updated: t}
 			case d.Operator == contract.OperatorIncrement:
-				next = cur.Score + v
-			case d.Operator == contract.OperatorBest && d.Order == contract.OrderAsc:
-				next = min(cur.Score, v)
-			case d.Operator == contract.OperatorBest:
-				next = max(cur.Score, v)
+				cur.Score += v
+				cur.Updated = max(cur.Updated, t)
 			}
-			if !had || next != cur.Score {
-				r[d.Name][season][p.PlayerID] = rank.Entry{ID: p.PlayerID, Score: next, Updated: ev.EndedAt.UnixMicro()}
-			}
+			r[d.Name][season][p.PlayerID] = cur
 		}
 	}
 }

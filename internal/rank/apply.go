@@ -8,35 +8,45 @@ const (
 	// Best keeps the better of the current score and the new value (higher
 	// in Desc, lower in Asc): personal bests.
 	Best Op = iota
-	// Set replaces the score with the new value: the latest result counts.
+	// Set replaces the score with the latest result's value.
 	Set
 	// Increment adds the new value to the score: totals (kills, wins).
 	Increment
 )
 
-// Combine returns the entry id would have after applying value at time
-// updated to cur (existed says whether there is a current entry), and
-// whether it differs from cur. Updated moves only when the score changes, so
-// a player who merely repeats their score keeps their place in a tie.
+// Combine returns the entry id has after applying value, from a result
+// at time updated, to cur (existed says whether there is one), and whether
+// it changed. Every operator is order-independent, so a replay or a
+// reordered, late delivery gives the same board:
+//
+//   - Best keeps the better score; Updated is the earliest time that score
+//     was reached (who got there first ranks first in a tie).
+//   - Set keeps the value of the latest result (the greater updated; equal
+//     times keep the greater value); Updated is that result's time.
+//   - Increment adds; Updated is the latest result's time (a zero counts:
+//     the player played).
 func Combine(order Order, op Op, cur Entry, existed bool, id string, value, updated int64) (Entry, bool) {
 	if !existed {
 		return Entry{ID: id, Score: value, Updated: updated}, true
 	}
-	next := cur.Score
+	next := cur
 	switch op {
 	case Best:
-		if (order == Desc && value > cur.Score) || (order == Asc && value < cur.Score) {
-			next = value
+		better := (order == Desc && value > cur.Score) || (order == Asc && value < cur.Score)
+		switch {
+		case better:
+			next = Entry{ID: id, Score: value, Updated: updated}
+		case value == cur.Score:
+			next.Updated = min(cur.Updated, updated)
 		}
 	case Set:
-		next = value
+		if updated > cur.Updated || (updated == cur.Updated && value > cur.Score) {
+			next = Entry{ID: id, Score: value, Updated: updated}
+		}
 	case Increment:
-		next = cur.Score + value
+		next = Entry{ID: id, Score: cur.Score + value, Updated: max(cur.Updated, updated)}
 	}
-	if next == cur.Score {
-		return cur, false
-	}
-	return Entry{ID: id, Score: next, Updated: updated}, true
+	return next, next != cur
 }
 
 // Apply combines value into id's entry with op (see Combine), stores the

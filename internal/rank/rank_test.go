@@ -42,18 +42,21 @@ func (r *reference) apply(op Op, id string, value, updated int64) {
 		r.m[id] = Entry{ID: id, Score: value, Updated: updated}
 		return
 	}
-	next := cur.Score
+	better := (r.order == Desc && value > cur.Score) || (r.order == Asc && value < cur.Score)
 	switch {
-	case op == Set:
-		next = value
+	case op == Best && better:
+		cur = Entry{id, value, updated}
+	case op == Best && value == cur.Score && updated < cur.Updated:
+		cur.Updated = updated
+	case op == Set && (updated > cur.Updated || updated == cur.Updated && value > cur.Score):
+		cur = Entry{id, value, updated}
 	case op == Increment:
-		next += value
-	case r.order == Desc && value > cur.Score, r.order == Asc && value < cur.Score:
-		next = value
+		cur.Score += value
+		if updated > cur.Updated {
+			cur.Updated = updated
+		}
 	}
-	if next != cur.Score {
-		r.m[id] = Entry{ID: id, Score: next, Updated: updated}
-	}
+	r.m[id] = cur
 }
 
 func check(t *testing.T, step int, x *Index, ref *reference, rng *rand.Rand) {
@@ -209,31 +212,36 @@ func TestTieOrder(t *testing.T) {
 	}
 }
 
-// TestCombineKeepsTiePlace: repeating a score (Best not beaten, Set to the
-// same value, Increment by zero) leaves Updated alone, so the player keeps
-// their place among equal scores.
-func TestCombineKeepsTiePlace(t *testing.T) {
-	cur := Entry{ID: "a", Score: 10, Updated: 1}
+// TestCombine pins each operator's score and Updated with named cases.
+func TestCombine(t *testing.T) {
+	cur := Entry{ID: "a", Score: 10, Updated: 5}
 	for _, tc := range []struct {
 		name    string
 		order   Order
 		op      Op
 		value   int64
+		at      int64
 		want    Entry
 		changed bool
 	}{
-		{"best desc not beaten", Desc, Best, 7, cur, false},
-		{"best desc equal", Desc, Best, 10, cur, false},
-		{"best desc beaten", Desc, Best, 12, Entry{"a", 12, 5}, true},
-		{"best asc beaten", Asc, Best, 7, Entry{"a", 7, 5}, true},
-		{"best asc not beaten", Asc, Best, 12, cur, false},
-		{"set same", Desc, Set, 10, cur, false},
-		{"set lower", Desc, Set, 3, Entry{"a", 3, 5}, true},
-		{"increment zero", Desc, Increment, 0, cur, false},
-		{"increment", Asc, Increment, 4, Entry{"a", 14, 5}, true},
+		{"best desc not beaten", Desc, Best, 7, 9, cur, false},
+		{"best desc equal later keeps the earlier time", Desc, Best, 10, 9, cur, false},
+		{"best desc equal earlier takes the earlier time", Desc, Best, 10, 2, Entry{"a", 10, 2}, true},
+		{"best desc beaten", Desc, Best, 12, 9, Entry{"a", 12, 9}, true},
+		{"best asc beaten", Asc, Best, 7, 9, Entry{"a", 7, 9}, true},
+		{"best asc not beaten", Asc, Best, 12, 9, cur, false},
+		{"set by a later result", Desc, Set, 3, 9, Entry{"a", 3, 9}, true},
+		{"set same value later moves the time", Desc, Set, 10, 9, Entry{"a", 10, 9}, true},
+		{"set by an older result is ignored", Desc, Set, 3, 2, cur, false},
+		{"set at the same time keeps the greater value", Desc, Set, 3, 5, cur, false},
+		{"set at the same time, greater value", Desc, Set, 30, 5, Entry{"a", 30, 5}, true},
+		{"increment zero moves the time", Desc, Increment, 0, 9, Entry{"a", 10, 9}, true},
+		{"increment zero by an older result", Desc, Increment, 0, 2, cur, false},
+		{"increment", Asc, Increment, 4, 9, Entry{"a", 14, 9}, true},
+		{"increment by an older result keeps the latest time", Desc, Increment, 4, 2, Entry{"a", 14, 5}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, changed := Combine(tc.order, tc.op, cur, true, "a", tc.value, 5)
+			got, changed := Combine(tc.order, tc.op, cur, true, "a", tc.value, tc.at)
 			if got != tc.want || changed != tc.changed {
 				t.Fatalf("Combine = %+v %v, want %+v %v", got, changed, tc.want, tc.changed)
 			}
@@ -241,24 +249,36 @@ func TestCombineKeepsTiePlace(t *testing.T) {
 	}
 }
 
-func TestAround(t *testing.T) {
-	x := New(Desc)
-	for i := range 10 {
-		x.Upsert(Entry{ID: fmt.Sprintf("p%d", i), Score: int64(100 - i)}) // p0 ranks 1
+// TestOrderIndependent: the same results applied in any order (a replay, a
+// late delivery after an outage) give the same board, for every operator.
+func TestOrderIndependent(t *testing.T) {
+	type result struct {
+		id             string
+		value, updated int64
 	}
-	for _, tc := range []struct {
-		id          string
-		n           int
-		first, rank int
-	}{
-		{"p5", 5, 4, 6}, {"p0", 5, 1, 1}, {"p9", 5, 6, 10}, {"p4", 4, 4, 5}, {"p3", 20, 1, 4},
-	} {
-		page, first, rank, ok := x.Around(tc.id, tc.n)
-		if !ok || first != tc.first || rank != tc.rank || len(page) != min(tc.n, 10) || page[rank-first].ID != tc.id {
-			t.Errorf("Around(%s,%d) = %d entries from %d, rank %d %v; want from %d rank %d", tc.id, tc.n, len(page), first, rank, ok, tc.first, tc.rank)
+	for _, order := range []Order{Desc, Asc} {
+		for _, op := range []Op{Best, Set, Increment} {
+			rng := rand.New(rand.NewPCG(uint64(op), uint64(order)))
+			var rs []result
+			for range 2000 {
+				rs = append(rs, result{fmt.Sprintf("p%02d", rng.IntN(50)), rng.Int64N(20) - 5, rng.Int64N(30)})
+			}
+			build := func() []Entry {
+				x := New(order)
+				for _, r := range rs {
+					x.Apply(op, r.id, r.value, r.updated)
+				}
+				var out []Entry
+				x.Each(func(e Entry) bool { out = append(out, e); return true })
+				return out
+			}
+			want := build()
+			for range 5 {
+				rng.Shuffle(len(rs), func(i, j int) { rs[i], rs[j] = rs[j], rs[i] })
+				if got := build(); fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("order %d op %d: a shuffled replay differs:\n%v\n%v", order, op, got, want)
+				}
+			}
 		}
-	}
-	if _, _, _, ok := x.Around("nobody", 5); ok {
-		t.Error("Around(nobody) answered")
 	}
 }
