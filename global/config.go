@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/payments"
@@ -67,6 +68,13 @@ type Config struct {
 	// ATOLL_STRIPE_*); the zero value disables top-ups.
 	Payments payments.Settings
 	// --- end economy & payments ---
+	// LeaderboardsFile is the YAML file of leaderboard definitions
+	// (contract.ParseLeaderboards; ATOLL_LEADERBOARDS_FILE); the core keeps
+	// the global ones. Empty means Leaderboards.
+	LeaderboardsFile string
+	// Leaderboards are the definitions when LeaderboardsFile is empty; nil
+	// means no leaderboards.
+	Leaderboards []contract.LeaderboardDefinition
 	// DebugAddr, when set, serves Go's profiler on this separate (never
 	// public) address; empty disables it.
 	DebugAddr string

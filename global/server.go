@@ -13,6 +13,7 @@ import (
 
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
+	"github.com/atollgg/atoll/global/leaderboard"
 	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/global/players"
 	"github.com/atollgg/atoll/global/ratings"
@@ -57,6 +58,8 @@ type Server struct {
 	PII      *pii.Keyring
 	Economy  *economy.Service  // economy & payments
 	Payments *payments.Service // economy & payments
+	// Leaderboards are the global boards (leaderboards.go).
+	Leaderboards *leaderboard.Service
 
 	mux     *http.ServeMux
 	wrap    func(http.Handler) http.Handler
@@ -213,6 +216,11 @@ func (s *Server) addServices() error {
 	s.Players.AddExport("economy", eco.Export)
 	s.Players.AddEraser("economy", eco.Erase)
 	// --- end economy & payments ---
+	// --- leaderboards ---
+	if err := s.addLeaderboards(ectx); err != nil {
+		return err
+	}
+	// --- end leaderboards ---
 	return nil
 }
 
@@ -259,8 +267,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.Identity.Run(rctx) }()
+	go func() { defer s.wg.Done(); s.Leaderboards.Run(rctx) }() // leaderboards
 	go func() {
 		defer s.wg.Done()
 		// Finishes a PII key rotation in the background; a no-op scan otherwise.
