@@ -15,6 +15,7 @@ import (
 
 	"github.com/atollgg/atoll/cell/bus"
 	"github.com/atollgg/atoll/cell/fleet"
+	"github.com/atollgg/atoll/cell/leaderboard"
 	"github.com/atollgg/atoll/cell/matchmaker"
 	"github.com/atollgg/atoll/cell/matchmaking"
 	"github.com/atollgg/atoll/cell/ratings"
@@ -57,6 +58,8 @@ type Cell struct {
 	ConnectKeys *tokens.KeyRing
 	Registry    *prometheus.Registry
 	Health      *obs.Health
+	// Leaderboards are the regional boards (leaderboards.go).
+	Leaderboards *leaderboard.Service
 
 	modes     []matchmaker.Mode
 	keysKnown atomic.Bool // the global core's JWKS is known (fetched or cached)
@@ -227,6 +230,9 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 	}
 
 	c.Matchmaking.Routes(mux, func(h http.Handler) http.Handler { return h })
+	if err := c.startLeaderboards(ctx, verifier, mux); err != nil {
+		return err
+	}
 	// The browser client: players open /play/ and log in at the global
 	// core's public URL (the issuer of their tokens).
 	play, err := webclient.Handler(webclient.Config{GlobalURL: c.cfg.GlobalIssuer})
@@ -351,6 +357,9 @@ func (c *Cell) Shutdown(ctx context.Context) error {
 		c.cancel()
 	}
 	c.wg.Wait()
+	if c.Leaderboards != nil {
+		errs = append(errs, c.Leaderboards.Shutdown(ctx))
+	}
 	if c.Bus != nil {
 		errs = append(errs, c.Bus.Shutdown(ctx))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/atollgg/atoll/cell/bus"
 	"github.com/atollgg/atoll/cell/matchmaker"
 	"github.com/atollgg/atoll/cell/matchmaking"
+	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/internal/tokens"
 )
 
@@ -75,6 +76,13 @@ type Config struct {
 	// Modes are the game modes when ModesFile is empty; nil means
 	// matchmaker.DefaultModes() (duel, 2v2, 5v5, ffa8).
 	Modes []matchmaker.Mode
+	// LeaderboardsFile is the YAML file of leaderboard definitions
+	// (contract.ParseLeaderboards; ATOLL_LEADERBOARDS_FILE); the cell keeps
+	// the regional ones. Empty means Leaderboards.
+	LeaderboardsFile string
+	// Leaderboards are the definitions when LeaderboardsFile is empty; nil
+	// means no leaderboards.
+	Leaderboards []contract.LeaderboardDefinition
 	// DefaultRating is the rating of players the core has none for
 	// (ATOLL_DEFAULT_RATING); zero means ratings.DefaultRating.
 	DefaultRating float64

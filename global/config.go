@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/matches"
@@ -77,6 +78,13 @@ type Config struct {
 	// zero means it grows only with play.
 	RatingIdlePeriod time.Duration
 	// --- end progression ---
+	// LeaderboardsFile is the YAML file of leaderboard definitions
+	// (contract.ParseLeaderboards; ATOLL_LEADERBOARDS_FILE); the core keeps
+	// the global ones. Empty means Leaderboards.
+	LeaderboardsFile string
+	// Leaderboards are the definitions when LeaderboardsFile is empty; nil
+	// means no leaderboards.
+	Leaderboards []contract.LeaderboardDefinition
 	// DebugAddr, when set, serves Go's profiler on this separate (never
 	// public) address; empty disables it.
 	DebugAddr string

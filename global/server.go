@@ -14,6 +14,7 @@ import (
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/matches"
+	"github.com/atollgg/atoll/global/leaderboard"
 	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/global/players"
 	"github.com/atollgg/atoll/global/ratings"
@@ -60,6 +61,8 @@ type Server struct {
 	Payments *payments.Service // economy & payments
 	Ratings  *ratings.Service  // progression
 	Matches  *matches.Service  // progression: ApplyMatchCompleted for the federation
+	// Leaderboards are the global boards (leaderboards.go).
+	Leaderboards *leaderboard.Service
 
 	mux     *http.ServeMux
 	wrap    func(http.Handler) http.Handler
@@ -227,6 +230,11 @@ func (s *Server) addServices() error {
 	s.Players.AddExport("matches", s.Matches.Export)
 	s.Players.AddEraser("matches", s.Matches.Erase)
 	// --- end progression ---
+	// --- leaderboards ---
+	if err := s.addLeaderboards(ectx); err != nil {
+		return err
+	}
+	// --- end leaderboards ---
 	return nil
 }
 
@@ -273,8 +281,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.Identity.Run(rctx) }()
+	go func() { defer s.wg.Done(); s.Leaderboards.Run(rctx) }() // leaderboards
 	go func() {
 		defer s.wg.Done()
 		// Finishes a PII key rotation in the background; a no-op scan otherwise.

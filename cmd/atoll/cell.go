@@ -27,6 +27,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	natsHost := f.String("nats-host", "", "NATS client listen host (default 127.0.0.1)")
 	hub := f.String("hub-url", "", "leaf-node remote URL of the global hub; empty runs standalone")
 	modes := f.String("modes-file", "", "YAML file of game modes (default: built-in duel, 2v2, 5v5, ffa8)")
+	leaderboards := f.String("leaderboards-file", "", "YAML file of leaderboard definitions (empty: no leaderboards)")
 	rating := f.Float64("default-rating", 0, "rating of players without one (0: 1500)")
 	interval := f.Duration("match-interval", 0, "matchmaking pass interval (0: default, at most 250ms)")
 	ctt := f.Duration("connect-token-ttl", 0, "connect token lifetime (0: default)")
@@ -52,6 +53,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		NATSPort: *natsPort, NATSHost: *natsHost, HubURL: *hub, ModesFile: *modes, DefaultRating: *rating,
 		MatchInterval: *interval, ConnectTokenTTL: *ctt, GameHost: *gameHost, WarmServers: *warm, MaxServers: *maxServers,
 		HeartbeatPeriod: *hb, Log: log,
+		LeaderboardsFile: *leaderboards,
 	}
 	if *gsCmd != "" {
 		cfg.GameServerCommand = strings.Fields(*gsCmd)

@@ -58,6 +58,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	paySuccess := f.String("payments-success-url", "", "where the hosted checkout returns the player on success")
 	payCancel := f.String("payments-cancel-url", "", "where the hosted checkout returns the player on cancel")
 	payTolerance := f.Duration("payments-webhook-tolerance", 0, "webhook timestamp tolerance (0: default)")
+	leaderboards := f.String("leaderboards-file", "", "YAML file of leaderboard definitions (empty: no leaderboards)")
 	debugAddr := f.String("debug-addr", "", "serve Go's profiler on this separate, non-public address (empty: off)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
 	f.markSecret("admin-token", "cell-tokens", "pii-keys", "pii-index-key", "database-url", "payments-webhook-secrets", "stripe-secret-key")
@@ -71,6 +72,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 			AdminToken: *admin, AuthRateLimit: *rate, PIIKeys: *piiKeys, PIIIndexKey: *piiIndex,
 			AccessTTL: *ttl, KeyRotation: durationOrZero(*rotate), DBMaxConns: int32(*maxConns),
 			PrimaryRegion: *primary, DebugAddr: *debugAddr, Log: log,
+			LeaderboardsFile: *leaderboards,
 		}
 		cfg.Economy.CatalogFile, cfg.Economy.CatalogRefresh = *catalog, *catalogRefresh
 		if *currencies != "" {
