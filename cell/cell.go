@@ -209,7 +209,8 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 		Host: c.cfg.GameHost, PortMin: c.cfg.GamePortMin, PortMax: c.cfg.GamePortMax,
 		Buffer: c.cfg.WarmServers, Max: c.cfg.MaxServers, HeartbeatPeriod: c.cfg.HeartbeatPeriod,
 		ConnectKeys: c.ConnectKeys.JWKS, Issuer: issuer, KV: fleetKV,
-		Telemetry: telemetrySink(c.Bus, c.cfg.CellID, c.cfg.Region), Events: sessionEvents.Publish,
+		Telemetry: telemetrySink(c.Bus, c.cfg.CellID, c.cfg.Region),
+		Events:    sessionEvents.Publish,
 		Log:       c.log, Registry: c.Registry, Env: c.cfg.GameServerEnv,
 	})
 	if err != nil {

@@ -22,19 +22,22 @@ const (
 	// EventConsumer is the durable consumer's name.
 	EventConsumer = "matchmaking"
 	// eventAckWait is how long a delivered event may stay unacked before it
-	// is delivered again: applying one takes a few KV writes, each bounded
-	// by storeTimeout.
-	eventAckWait = 30 * time.Second
+	// is delivered again. The loop applies events one at a time, so a
+	// redelivery never runs concurrently with the first attempt; it comes
+	// into play for events a stopped cell's last pull received and never
+	// applied, which the next start gets this long after.
+	eventAckWait = 10 * time.Second
 	// eventMaxAckPending bounds events delivered and not yet applied: an
 	// event that keeps failing waits for its retry without holding up the
 	// other sessions' events.
 	eventMaxAckPending = 256
 	// eventBatch is how many events one pull asks for; the loop applies
-	// them one by one before pulling again.
-	eventBatch = 64
+	// them one by one, a few milliseconds each, well within eventAckWait.
+	eventBatch = 16
 	// eventPullWait is how long one pull waits for events when there are
-	// none; shutdown cuts it short.
-	eventPullWait = 5 * time.Second
+	// none. Short, because a pull outlives a Shutdown on the server for
+	// this long, and events it takes then wait eventAckWait.
+	eventPullWait = time.Second
 	// eventRetryInitial and eventRetryMax pace redeliveries of an event
 	// that failed: the embedded JetStream recovers from a hiccup in
 	// milliseconds, and half a minute keeps a long outage from spinning.
@@ -59,21 +62,31 @@ func retryDelay(delivered uint64) time.Duration {
 func (s *Service) eventLoop(cons jetstream.Consumer) {
 	s.reconcileUntilDone()
 	for s.runCtx.Err() == nil {
-		batch, err := cons.Fetch(eventBatch, jetstream.FetchMaxWait(eventPullWait), jetstream.FetchContext(s.runCtx))
-		if err != nil {
-			if s.runCtx.Err() != nil {
-				return
-			}
+		s.pull(cons)
+	}
+}
+
+// pull fetches one batch of events and applies them.
+func (s *Service) pull(cons jetstream.Consumer) {
+	// The context (not FetchMaxWait) bounds the pull, so Shutdown cuts
+	// it short; its deadline becomes the pull request's expiry.
+	ctx, cancel := context.WithTimeout(s.runCtx, eventPullWait)
+	defer cancel()
+	batch, err := cons.Fetch(eventBatch, jetstream.FetchContext(ctx))
+	if err != nil {
+		if s.runCtx.Err() == nil {
 			s.log.Warn("pull session events", "err", err)
 			s.pause(eventRetryInitial)
-			continue
 		}
-		for msg := range batch.Messages() {
-			s.applyMessage(msg)
-		}
-		if err := batch.Error(); err != nil && s.runCtx.Err() == nil && !errors.Is(err, context.Canceled) {
-			s.log.Warn("pull session events", "err", err)
-		}
+		return
+	}
+	for msg := range batch.Messages() {
+		s.applyMessage(msg)
+	}
+	if err := batch.Error(); err != nil && s.runCtx.Err() == nil &&
+		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && !errors.Is(err, jetstream.ErrNoMessages) {
+		s.log.Warn("pull session events", "err", err)
+		s.pause(eventRetryInitial)
 	}
 }
 
