@@ -36,7 +36,7 @@ type Allocation struct {
 // EventKind is what happened to a session on its server.
 type EventKind string
 
-// Session events the fleet emits on Events().
+// Session events the fleet emits (to Config.Events, or on Events()).
 const (
 	// EventPlayerConnected / EventPlayerDisconnected: a player joined or left the server.
 	EventPlayerConnected    EventKind = "player_connected"
