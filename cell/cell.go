@@ -154,6 +154,12 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 		return err
 	}
 	c.Sessions = sessions.NewStore(sessionsKV)
+	// The fleet's session events reach matchmaking through this durable,
+	// cell-local stream (see sessions.EventLog).
+	sessionEvents, err := sessions.OpenEventLog(ctx, c.Bus.JS, c.cfg.CellID)
+	if err != nil {
+		return err
+	}
 
 	keysDir := filepath.Join(c.cfg.DataDir, "connect-keys")
 	var created bool
@@ -207,6 +213,7 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 		Buffer: c.cfg.WarmServers, Max: c.cfg.MaxServers, HeartbeatPeriod: c.cfg.HeartbeatPeriod,
 		ConnectKeys: c.ConnectKeys.JWKS, Issuer: issuer, KV: fleetKV,
 		Telemetry: telemetrySink(c.Bus, c.cfg.CellID, c.cfg.Region),
+		Events:    sessionEvents.Publish,
 		Log:       c.log, Registry: c.Registry, Env: c.cfg.GameServerEnv,
 	})
 	if err != nil {
@@ -214,7 +221,7 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 	}
 	c.Matchmaking, err = matchmaking.New(matchmaking.Config{
 		CellID: c.cfg.CellID, Region: c.cfg.Region, Modes: c.modes,
-		Tickets: ticketsKV, Sessions: c.Sessions, Fleet: c.Fleet, Ratings: rc, Publisher: c.Bus,
+		Tickets: ticketsKV, Sessions: c.Sessions, Fleet: c.Fleet, Events: sessionEvents, Ratings: rc, Publisher: c.Bus,
 		Verifier: verifier, ConnectKeys: c.ConnectKeys, Issuer: issuer, ConnectTTL: c.cfg.ConnectTokenTTL,
 		PassInterval: c.cfg.MatchInterval, Log: c.log, Registry: c.Registry,
 	})
@@ -320,10 +327,11 @@ func (c *Cell) Addr() string { return c.http.Addr() }
 // Handler is the cell's whole HTTP handler (after Start).
 func (c *Cell) Handler() http.Handler { return c.handler }
 
-// Shutdown drains the cell: readiness fails and Consul forgets it, the HTTP
-// API stops, matchmaking and the fleet stop (game servers keep running for
-// the next start to re-adopt), and the bus stops. Queued tickets and
-// sessions stay in JetStream.
+// Shutdown drains the cell: readiness fails and Consul forgets it, the
+// fleet stops (game servers keep running for the next start to re-adopt),
+// then matchmaking and the HTTP API, and the bus stops. Queued tickets,
+// sessions and session events not yet applied stay in JetStream; the order
+// matters only for speed, since the fleet's events are durable.
 func (c *Cell) Shutdown(ctx context.Context) error {
 	c.mu.Lock()
 	if c.stopped {
@@ -341,6 +349,12 @@ func (c *Cell) Shutdown(ctx context.Context) error {
 		errs = append(errs, c.consul.Deregister(dctx))
 		cancel()
 	}
+	if c.Fleet != nil {
+		// First, so that sessions ending meanwhile are applied by
+		// matchmaking's consumer before it stops rather than at the next
+		// start.
+		errs = append(errs, c.Fleet.Shutdown(ctx))
+	}
 	if c.http != nil {
 		if c.Matchmaking != nil {
 			// Close WebSockets first: the HTTP server does not track them.
@@ -349,9 +363,6 @@ func (c *Cell) Shutdown(ctx context.Context) error {
 		errs = append(errs, c.http.Shutdown(ctx))
 	} else if c.Matchmaking != nil {
 		errs = append(errs, c.Matchmaking.Shutdown(ctx))
-	}
-	if c.Fleet != nil {
-		errs = append(errs, c.Fleet.Shutdown(ctx))
 	}
 	if c.cancel != nil {
 		c.cancel()

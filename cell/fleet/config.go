@@ -112,6 +112,11 @@ type Config struct {
 	// Required.
 	KV jetstream.KeyValue
 
+	// Events receives the sessions' events, in order, retried until
+	// accepted; nil means they go to the Events() channel, which loses what
+	// its reader has not applied when the cell stops.
+	Events EventSink
+
 	// Telemetry receives game servers' telemetry batches; nil accepts and
 	// drops them (counted in atoll_fleet_telemetry_events_total).
 	Telemetry TelemetrySink

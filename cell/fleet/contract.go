@@ -36,7 +36,7 @@ type Allocation struct {
 // EventKind is what happened to a session on its server.
 type EventKind string
 
-// Session events the fleet emits on Events().
+// Session events the fleet emits (to Config.Events, or on Events()).
 const (
 	// EventPlayerConnected / EventPlayerDisconnected: a player joined or left the server.
 	EventPlayerConnected    EventKind = "player_connected"
@@ -90,3 +90,9 @@ type Telemetry struct {
 // TelemetrySink stores a telemetry batch durably (the cell publishes it on
 // its stream). An error makes the fleet answer 503, and the server retries.
 type TelemetrySink func(ctx context.Context, t Telemetry) error
+
+// EventSink stores a session event durably (the cell appends it to its
+// session-event stream, deduplicated by EventMsgID). An error makes the
+// fleet retry the same event with backoff; a terminal event counts as
+// delivered only once the sink has accepted it.
+type EventSink func(ctx context.Context, ev Event) error

@@ -3,11 +3,14 @@ package fleet
 import (
 	"context"
 	"sync"
+	"time"
 )
 
-// Event delivery policy. The fleet never waits for the consumer of
-// Events(): events go to an internal queue that one dispatcher goroutine
-// drains into the channel.
+// Event delivery policy. The fleet never waits for the consumer of its
+// events: events go to an internal queue that one dispatcher goroutine
+// drains into the sink (Config.Events: the cell's durable event stream), or
+// into the Events() channel when there is no sink. A sink that fails is
+// retried with backoff, the event staying at the head of the queue.
 //
 //   - Session events (active, ended, failed) are never dropped. There are at
 //     most three per allocation, so their backlog is bounded by the fleet's
@@ -22,9 +25,11 @@ import (
 // player_connected), but a session's terminal event is always its last.
 //
 // A session's terminal event (ended or failed) is also recorded in the KV
-// until the dispatcher has handed it to the channel; a fleet restarted
-// before that re-emits it, so terminal events are delivered at least once
-// and consumers must treat them idempotently by session id.
+// until the sink has accepted it (or the dispatcher has handed it to the
+// channel); a fleet restarted before that re-emits it, so terminal events
+// are delivered at least once and consumers must treat them idempotently by
+// session id. Only a durable sink makes "accepted" mean "will be applied":
+// the channel loses what its reader has not applied when the cell stops.
 const (
 	// eventChannelSize is the buffer of Events(): a consumer that reads in
 	// bursts (a NATS publish per event) never stalls the dispatcher.
@@ -33,6 +38,12 @@ const (
 	// of every running match, far more than a consumer that keeps up ever
 	// leaves behind.
 	maxQueuedPlayerEvents = 4096
+	// sinkRetryInitial and sinkRetryMax bound the backoff between attempts
+	// to hand an event to a failing sink: the cell's embedded JetStream
+	// recovers in milliseconds from a hiccup, and a second between attempts
+	// keeps a longer outage from spinning.
+	sinkRetryInitial = 10 * time.Millisecond
+	sinkRetryMax     = time.Second
 )
 
 type queuedEvent struct {
@@ -44,20 +55,62 @@ type queuedEvent struct {
 // eventQueue is the fleet's unbounded-for-sessions, bounded-for-players
 // queue in front of the Events channel.
 type eventQueue struct {
-	out     chan Event
+	out     chan Event // closed by run; unused (never written) with a sink
+	sink    EventSink
 	signal  chan struct{} // cap 1: something was queued
 	dropped func()        // counts a dropped player event
+	failed  func(error)   // reports a failed attempt of the sink
 
 	mu      sync.Mutex // guards following
 	items   []queuedEvent
 	players int // player events among items
 }
 
-func newEventQueue(dropped func()) *eventQueue {
-	return &eventQueue{
+func newEventQueue(sink EventSink, dropped func(), failed func(error)) *eventQueue {
+	q := &eventQueue{
 		out:     make(chan Event, eventChannelSize),
+		sink:    sink,
 		signal:  make(chan struct{}, 1),
 		dropped: dropped,
+		failed:  failed,
+	}
+	if q.sink == nil {
+		q.sink = q.toChannel
+	}
+	return q
+}
+
+// toChannel is the sink without a configured one: the Events() channel.
+func (q *eventQueue) toChannel(ctx context.Context, ev Event) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case q.out <- ev:
+		return nil
+	}
+}
+
+// deliver hands ev to the sink, retrying with backoff until it accepts it
+// or ctx ends; it reports whether the sink accepted it.
+func (q *eventQueue) deliver(ctx context.Context, ev Event) bool {
+	backoff := sinkRetryInitial
+	for {
+		err := q.sink(ctx, ev)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		q.failed(err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		backoff = min(backoff*2, sinkRetryMax)
 	}
 }
 
@@ -97,7 +150,8 @@ func (q *eventQueue) pop() (queuedEvent, bool) {
 }
 
 // run delivers queued events until ctx ends, calling delivered for each
-// terminal event handed over; then it closes the channel.
+// terminal event the sink accepted; then it closes the channel. A terminal
+// event still queued when ctx ends stays pending in the KV.
 func (q *eventQueue) run(ctx context.Context, delivered func(*server)) {
 	defer close(q.out)
 	for {
@@ -110,10 +164,8 @@ func (q *eventQueue) run(ctx context.Context, delivered func(*server)) {
 				continue
 			}
 		}
-		select {
-		case <-ctx.Done():
+		if !q.deliver(ctx, it.ev) {
 			return
-		case q.out <- it.ev:
 		}
 		if it.terminal != nil {
 			delivered(it.terminal)

@@ -99,14 +99,18 @@ func New(cfg Config) (*Fleet, error) {
 		cancel:   cancel,
 	}
 	f.metrics = newMetrics(f, cfg.Registry)
-	f.events = newEventQueue(f.metrics.eventsDropped.Inc)
+	f.events = newEventQueue(cfg.Events, f.metrics.eventsDropped.Inc, func(err error) {
+		f.metrics.eventSinkFailures.Inc()
+		f.log.Warn("store session event; retrying", "err", err)
+	})
 	return f, nil
 }
 
-// Events returns the channel of session events. It is closed by Shutdown.
-// See the delivery policy in events.go: session events are never dropped,
-// player events are dropped when the consumer falls far behind, and a
-// terminal event may be repeated after a cell restart.
+// Events returns the channel of session events when Config.Events is nil;
+// it is closed by Shutdown. See the delivery policy in events.go: session
+// events are never dropped, player events are dropped when the consumer
+// falls far behind, and a terminal event may be repeated after a cell
+// restart.
 func (f *Fleet) Events() <-chan Event { return f.events.out }
 
 // SDKAddr returns the address the SDK API listens on (after Start).
@@ -460,8 +464,8 @@ func (f *Fleet) decideOutcomeLocked(s *server, reason string, now time.Time) boo
 	return true
 }
 
-// delivered is called by the dispatcher once s's terminal event is in the
-// Events channel.
+// delivered is called by the dispatcher once the sink has accepted s's
+// terminal event.
 func (f *Fleet) delivered(s *server) {
 	f.mu.Lock()
 	s.outcomeSent = true

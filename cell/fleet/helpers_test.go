@@ -78,6 +78,7 @@ func gameServerBinary(t testing.TB) string {
 // testEnv is what a test needs around its fleets: one KV, one key ring,
 // one log directory, one port range, shared by successive fleets.
 type testEnv struct {
+	js   jetstream.JetStream
 	kv   jetstream.KeyValue
 	ring *tokens.KeyRing
 	logs string
@@ -90,7 +91,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	// A random 200-port window above the usual service ports; the fleet
 	// probes each port anyway, so a collision only skips a port.
 	pmin := 20000 + rand.IntN(200)*100
-	return &testEnv{kv: natstest.KeyValue(t, js, "cell"), ring: tokens.NewKeyRing(), logs: t.TempDir(), pmin: pmin}
+	return &testEnv{js: js, kv: natstest.KeyValue(t, js, "cell"), ring: tokens.NewKeyRing(), logs: t.TempDir(), pmin: pmin}
 }
 
 func (e *testEnv) config(t *testing.T) Config {

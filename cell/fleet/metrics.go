@@ -10,9 +10,11 @@ type metrics struct {
 	allocLatency  prometheus.Histogram
 	failures      *prometheus.CounterVec
 	eventsDropped prometheus.Counter
-	telemetry     *prometheus.CounterVec
-	serversDesc   *prometheus.Desc
-	fleet         *Fleet
+	// eventSinkFailures counts failed attempts to store a session event.
+	eventSinkFailures prometheus.Counter
+	telemetry         *prometheus.CounterVec
+	serversDesc       *prometheus.Desc
+	fleet             *Fleet
 }
 
 func newMetrics(f *Fleet, reg prometheus.Registerer) *metrics {
@@ -35,6 +37,10 @@ func newMetrics(f *Fleet, reg prometheus.Registerer) *metrics {
 			Name: "atoll_fleet_events_dropped_total",
 			Help: "Player events dropped because the event consumer fell behind.",
 		}),
+		eventSinkFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "atoll_fleet_event_store_failures_total",
+			Help: "Failed attempts to store a session event on the cell's stream (each is retried).",
+		}),
 		telemetry: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "atoll_fleet_telemetry_events_total",
 			Help: "Game servers' telemetry events by result (stored, dropped with no sink, failed to store).",
@@ -43,7 +49,7 @@ func newMetrics(f *Fleet, reg prometheus.Registerer) *metrics {
 		fleet:       f,
 	}
 	if reg != nil {
-		reg.MustRegister(m.allocations, m.allocLatency, m.failures, m.eventsDropped, m.telemetry, m)
+		reg.MustRegister(m.allocations, m.allocLatency, m.failures, m.eventsDropped, m.eventSinkFailures, m.telemetry, m)
 	}
 	return m
 }

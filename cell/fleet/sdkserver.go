@@ -225,8 +225,14 @@ func (f *Fleet) handleResults(w http.ResponseWriter, r *http.Request, s *server)
 	if err := decodeRequest(w, r, &body, sdk.MaxResultsBody); err != nil {
 		return err
 	}
+	// Results are made durable before they are accepted, as Ready is: the
+	// server forgets them once answered 200, so a failed write answers 503
+	// and the server retries. s.kvMu orders this write with the server's
+	// others.
+	s.kvMu.Lock()
+	defer s.kvMu.Unlock()
 	f.mu.Lock()
-	if s.state != StateAllocated || s.outcome != nil {
+	if s.state != StateAllocated || s.outcome != nil || s.removed {
 		f.mu.Unlock()
 		return errNotAllocated
 	}
@@ -243,9 +249,20 @@ func (f *Fleet) handleResults(w http.ResponseWriter, r *http.Request, s *server)
 		}
 		return writeState(w, StateAllocated)
 	}
+	rec := s.recordLocked()
+	rec.Results = res
+	f.mu.Unlock()
+	if err := f.putRecordLocked(r.Context(), s, rec); err != nil {
+		f.log.Error("persist session results", "server", s.id, "session", res.SessionID, "err", err)
+		return httpx.Unavailable("cannot record the results; retry")
+	}
+	f.mu.Lock()
+	if s.outcome != nil { // decided (the server exited) while writing
+		f.mu.Unlock()
+		return errNotAllocated
+	}
 	s.results = res
 	f.mu.Unlock()
-	f.save(s)
 	f.log.Info("session results reported", "server", s.id, "session", res.SessionID, "players", len(res.Players))
 	return writeState(w, StateAllocated)
 }

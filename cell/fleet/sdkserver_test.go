@@ -212,3 +212,85 @@ func TestSDKAPIAuthAndValidation(t *testing.T) {
 		return !ok && !processAlive(ProcessRef{PID: srv.PID})
 	})
 }
+
+// setMaxMsgSize changes the largest message the fleet's KV stream takes
+// (-1: no limit), so writes of records larger than n fail for real.
+func (e *testEnv) setMaxMsgSize(t *testing.T, n int32) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := e.js.Stream(ctx, "KV_cell")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.MaxMsgSize = n
+	if _, err := e.js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatalf("limit KV message size: %v", err)
+	}
+}
+
+// TestResultsNotStoredAnswer503: results the fleet cannot store are
+// refused with 503 (which the SDK client retries) and not half-accepted;
+// the retry once the store works is accepted, and the session ends with
+// those results.
+func TestResultsNotStoredAnswer503(t *testing.T) {
+	env := newTestEnv(t)
+	cfg := env.config(t)
+	cfg.Max = 1
+	// The server is frozen and the test speaks for it; the threshold keeps
+	// the fleet from declaring it dead meanwhile.
+	cfg.FailureThreshold = 1000
+	f := startFleet(t, cfg)
+	srv := waitReady(t, f, 1)[0]
+	if err := syscall.Kill(srv.PID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	c := callerFor(t, srv.PID)
+	ctx := context.Background()
+	m := testMatch("session-503", "p1", "p2")
+	if _, err := f.Allocate(ctx, m); err != nil {
+		t.Fatalf("allocate: %v", err)
+	}
+	// The record with results is larger than the allocated one: a limit
+	// just above the latter makes storing results fail.
+	entry, err := env.kv.Get(ctx, serverKey(srv.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.setMaxMsgSize(t, int32(len(entry.Value())+len(serverKey(srv.ID))+16))
+	r := sdk.Results{SessionID: m.SessionID, StartedAt: time.Unix(100, 0).UTC(), EndedAt: time.Unix(160, 0).UTC(),
+		Players: []sdk.PlayerResult{{PlayerID: "p1", Score: 7, Placement: 1, TimePlayedS: 60}, {PlayerID: "p2", Score: 3, Placement: 2, TimePlayedS: 60}}}
+	body, _ := json.Marshal(r)
+	if got := c.do("POST", sdk.PathResults, "application/json", body, nil); got.status != http.StatusServiceUnavailable || got.code != "unavailable" {
+		t.Fatalf("results while the store fails: %d %q %s", got.status, got.code, got.body)
+	}
+	// Refused means not kept: different results are not a conflict yet.
+	other := r
+	other.Players = []sdk.PlayerResult{{PlayerID: "p2", Score: 9, Placement: 1, TimePlayedS: 60}}
+	otherBody, _ := json.Marshal(other)
+	if got := c.do("POST", sdk.PathResults, "application/json", otherBody, nil); got.status != http.StatusServiceUnavailable {
+		t.Fatalf("other results while the store fails: %d %s", got.status, got.body)
+	}
+	env.setMaxMsgSize(t, -1)
+	if got := c.do("POST", sdk.PathResults, "application/json", body, nil); got.status != http.StatusOK {
+		t.Fatalf("results retried: %d %s", got.status, got.body)
+	}
+	entry, err = env.kv.Get(ctx, serverKey(srv.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec record
+	if err := json.Unmarshal(entry.Value(), &rec); err != nil || rec.Results == nil || len(rec.Results.Players) != 2 || rec.Results.Players[0].Score != 7 {
+		t.Fatalf("stored record after the retry: %s (%v)", entry.Value(), err)
+	}
+	if got := c.do("POST", sdk.PathShutdown, "application/json", []byte(`{}`), nil); got.status != http.StatusOK {
+		t.Fatalf("shutdown: %d %s", got.status, got.body)
+	}
+	ended := nextEvent(t, f, EventSessionEnded, m.SessionID)
+	if ended.Results == nil || ended.Results.Players[0].Score != 7 {
+		t.Fatalf("ended event %+v", ended)
+	}
+	if err := syscall.Kill(srv.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+}

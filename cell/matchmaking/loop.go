@@ -136,7 +136,9 @@ func (s *Service) play(match matchmaker.Match) error {
 	err = s.commitMatchLocked(ctx, id, alloc, ts)
 	s.mu.Unlock()
 	if err != nil {
-		s.log.Error("commit match", "session", id, "err", err)
+		s.log.Error("commit match; its players go back to the queue", "session", id, "err", err)
+		s.metrics.allocations.WithLabelValues("commit_failed").Inc()
+		s.abandon(ctx, id, match.Tickets)
 		return err
 	}
 	for _, t := range ts {
@@ -151,8 +153,30 @@ func (s *Service) play(match matchmaker.Match) error {
 	return nil
 }
 
+// abandon undoes a match whose allocation could not be recorded: the
+// fleet frees the server (its game never starts), the session is deleted
+// and the tickets go back to the queue unchanged. A ticket stored as
+// matched before the failure is stored as queued again; if that fails
+// too, a restart requeues it (its session is gone).
+func (s *Service) abandon(ctx context.Context, id string, qts []matchmaker.Ticket) {
+	s.cfg.Fleet.Release(id, "match not recorded")
+	s.dropSession(ctx, id, "match not recorded")
+	s.mu.Lock()
+	for _, qt := range qts {
+		if t, ok := s.tickets[qt.ID]; ok && t.Status == StatusQueued {
+			if err := s.store.put(ctx, t); err != nil {
+				s.log.Warn("store requeued ticket", "ticket", t.ID, "err", err)
+			}
+		}
+	}
+	s.releaseLocked(qts)
+	s.mu.Unlock()
+}
+
 // commitMatchLocked records an allocated session and marks its tickets
-// matched. Callers hold s.mu.
+// matched. The tickets change in memory only once every one is stored, so
+// on failure they are still queued (and allocating) for the caller to
+// release. Callers hold s.mu.
 func (s *Service) commitMatchLocked(ctx context.Context, id string, alloc fleet.Allocation, ts []*Ticket) error {
 	_, _, err := s.cfg.Sessions.Update(ctx, id, func(sess *sessions.Session, serverID *string) bool {
 		if sess.Status != sessions.StatusAllocating {
@@ -167,15 +191,21 @@ func (s *Service) commitMatchLocked(ctx context.Context, id string, alloc fleet.
 		return fmt.Errorf("record allocation: %w", err)
 	}
 	now := s.cfg.Now()
-	for _, t := range ts {
-		t.allocating = false
-		t.Status = StatusMatched
-		t.SessionID, t.ServerID, t.Host, t.Port = id, alloc.ServerID, alloc.Host, alloc.Port
-		t.MatchedAt = &now
-		t.UpdatedAt = now
-		if err := s.store.put(ctx, t); err != nil {
+	matched := make([]Ticket, len(ts))
+	for i, t := range ts {
+		c := *t
+		c.allocating = false
+		c.Status = StatusMatched
+		c.SessionID, c.ServerID, c.Host, c.Port = id, alloc.ServerID, alloc.Host, alloc.Port
+		c.MatchedAt = &now
+		c.UpdatedAt = now
+		if err := s.store.put(ctx, &c); err != nil {
 			return err
 		}
+		matched[i] = c
+	}
+	for i, t := range ts {
+		*t = matched[i]
 	}
 	return nil
 }
@@ -203,20 +233,25 @@ func (s *Service) releaseLocked(ts []matchmaker.Ticket) {
 
 // requeueLocked puts a matched ticket whose session failed back in the
 // queue, keeping the age it had when matched. Callers hold s.mu.
+// The change is kept in memory only once stored, so a failed write leaves
+// the ticket matched for the event's redelivery to requeue.
 func (s *Service) requeueLocked(ctx context.Context, t *Ticket) error {
 	now := s.cfg.Now()
 	waited := time.Duration(0)
 	if t.MatchedAt != nil {
 		waited = max(t.MatchedAt.Sub(t.EnqueuedAt), 0)
 	}
-	t.EnqueuedAt = now.Add(-waited)
-	t.Status = StatusQueued
-	t.SessionID, t.ServerID, t.Host, t.Port, t.MatchedAt = "", "", "", 0, nil
-	t.Requeues++
-	t.UpdatedAt = now
-	if err := s.store.put(ctx, t); err != nil {
+	c := *t
+	c.EnqueuedAt = now.Add(-waited)
+	c.Status = StatusQueued
+	c.SessionID, c.ServerID, c.Host, c.Port, c.MatchedAt = "", "", "", 0, nil
+	c.Requeues++
+	c.UpdatedAt = now
+	c.allocating = false
+	if err := s.store.put(ctx, &c); err != nil {
 		return err
 	}
+	*t = c
 	for _, p := range t.Players {
 		s.byPlayer[p.ID] = t.ID
 	}

@@ -6,7 +6,7 @@ import (
 
 type metrics struct {
 	joined, matched, timedOut, cancelled, requeued, completed *prometheus.CounterVec
-	allocations                                               *prometheus.CounterVec
+	allocations, events                                       *prometheus.CounterVec
 	waited                                                    *prometheus.HistogramVec
 	wsConns                                                   prometheus.Gauge
 }
@@ -22,7 +22,8 @@ func newMetrics(s *Service, reg prometheus.Registerer) *metrics {
 		cancelled:   counter("tickets_cancelled_total", "Tickets cancelled by players, by mode.", "mode"),
 		requeued:    counter("tickets_requeued_total", "Tickets put back in the queue after their session failed, by mode.", "mode"),
 		completed:   counter("matches_completed_total", "match.completed events published, by mode.", "mode"),
-		allocations: counter("allocations_total", "Server allocations by outcome (ok, no_capacity, error).", "outcome"),
+		allocations: counter("allocations_total", "Server allocations by outcome (ok, no_capacity, error, commit_failed).", "outcome"),
+		events:      counter("session_events_total", "Session events from the stream by result (applied, retried, invalid).", "result"),
 		waited: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "atoll_matchmaking_queue_wait_seconds", Help: "Time from join to match, by mode.",
 			// From instant matches to the longest default queue timeout.
@@ -38,7 +39,7 @@ func newMetrics(s *Service, reg prometheus.Registerer) *metrics {
 			}
 			return float64(n)
 		})
-		reg.MustRegister(m.joined, m.matched, m.timedOut, m.cancelled, m.requeued, m.completed, m.allocations, m.waited, m.wsConns, queued)
+		reg.MustRegister(m.joined, m.matched, m.timedOut, m.cancelled, m.requeued, m.completed, m.allocations, m.events, m.waited, m.wsConns, queued)
 	}
 	return m
 }

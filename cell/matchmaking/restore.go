@@ -123,7 +123,11 @@ func (s *Service) resumeAllocation(ctx context.Context, e sessions.Entry) {
 		return
 	}
 	if err := s.commitMatchLocked(ctx, e.ID, alloc, ts); err != nil {
-		s.log.Error("resume allocation: commit", "session", e.ID, "err", err)
+		// The tickets are still queued: they go back to their pools with
+		// the others after restore's loop.
+		s.log.Error("resume allocation: commit; its players stay queued", "session", e.ID, "err", err)
+		s.cfg.Fleet.Release(e.ID, "match not recorded")
+		s.dropSession(ctx, e.ID, "match not recorded")
 	}
 }
 

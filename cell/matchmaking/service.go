@@ -63,9 +63,12 @@ type Allocator interface {
 	// none is Ready. Allocating the same session again returns the same
 	// allocation.
 	Allocate(ctx context.Context, m fleet.Match) (fleet.Allocation, error)
-	// Events delivers the sessions' events; it is closed when the fleet
-	// shuts down.
-	Events() <-chan fleet.Event
+	// Session reports whether a server still plays a session, or how it
+	// ended (fleet.Fleet.Session).
+	Session(sessionID string) (fleet.Event, fleet.SessionFate)
+	// Release frees the server of an allocation that could not be
+	// recorded; its session fails.
+	Release(sessionID, reason string)
 }
 
 // RatingSource gives players' ratings in a mode; it never fails (defaults
@@ -92,8 +95,11 @@ type Config struct {
 	Tickets jetstream.KeyValue
 	// Sessions stores game sessions. Required.
 	Sessions *sessions.Store
-	// Fleet allocates servers and reports session events. Required.
+	// Fleet allocates servers. Required.
 	Fleet Allocator
+	// Events is the cell's session-event stream, the fleet's event sink;
+	// the service applies it through a durable consumer. Required.
+	Events *sessions.EventLog
 	// Ratings gives players' ratings. Required.
 	Ratings RatingSource
 	// Publisher stores match.completed events. Required.
@@ -129,8 +135,8 @@ func (c *Config) check() error {
 	} else if err := matchmaker.ValidateModes(c.Modes); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Tickets == nil || c.Sessions == nil || c.Fleet == nil || c.Ratings == nil || c.Publisher == nil {
-		bad("tickets bucket, sessions store, fleet, ratings and publisher are required")
+	if c.Tickets == nil || c.Sessions == nil || c.Fleet == nil || c.Events == nil || c.Ratings == nil || c.Publisher == nil {
+		bad("tickets bucket, sessions store, fleet, session events, ratings and publisher are required")
 	}
 	if c.Verifier == nil || c.ConnectKeys == nil || c.Issuer == "" {
 		bad("access-token verifier, connect keys and issuer are required")
@@ -218,7 +224,8 @@ func New(cfg Config) (*Service, error) {
 }
 
 // Start restores tickets and sessions from the KV (see restore), then runs
-// the matching loop and the fleet-event loop until Shutdown.
+// the matching loop and the session-event loop (which first reconciles the
+// sessions the previous run left unfinished) until Shutdown.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	if s.started {
@@ -232,9 +239,13 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.restore(rctx); err != nil {
 		return fmt.Errorf("matchmaking: restore: %w", err)
 	}
+	cons, err := s.cfg.Events.Consumer(rctx, EventConsumer, eventAckWait, eventMaxAckPending)
+	if err != nil {
+		return fmt.Errorf("matchmaking: %w", err)
+	}
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.matchLoop() }()
-	go func() { defer s.wg.Done(); s.eventLoop() }()
+	go func() { defer s.wg.Done(); s.eventLoop(cons) }()
 	return nil
 }
 

@@ -1,6 +1,7 @@
 // Package sessions owns a cell's game-session records: created when a match
-// is allocated, advanced by the fleet's events, kept in a JetStream KV
-// bucket so they survive a cell restart, and the match.completed event.
+// is allocated, advanced by the fleet's events (carried by the cell-local
+// session-event stream, EventLog), kept in a JetStream KV bucket so they
+// survive a cell restart, and the match.completed event.
 package sessions
 
 import (
