@@ -13,8 +13,8 @@ import (
 
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
-	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/leaderboard"
+	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/global/players"
 	"github.com/atollgg/atoll/global/ratings"
