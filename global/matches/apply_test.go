@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/contract"
+	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/globaltest"
 	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/ratings"
@@ -281,4 +282,37 @@ func mustReconcile(t testing.TB, c *globaltest.Core, players ...string) {
 	if len(mm) > 0 {
 		t.Fatalf("ledger does not reconcile: %+v", mm)
 	}
+}
+
+// TestRewardKeyUsedElsewhere: a player already granted under the match's
+// reward key by another grant (a cell's own reward call) is not rewarded a
+// second time; the others are, and the match still applies.
+func TestRewardKeyUsedElsewhere(t *testing.T) {
+	c := startCore(t)
+	ctx := context.Background()
+	a, b := c.Guest(t), c.Guest(t)
+	ev := match("duel", time.Now().UTC(), result(a.ID, 0, 1, 10), result(b.ID, 1, 2, 5))
+	if _, err := c.Economy.Grant(ctx, nil, economy.GrantRequest{PlayerID: a.ID, Key: matches.RewardKey(ev.SessionID), Reason: economy.ReasonReward,
+		Currencies: map[string]int64{"coins": 7}, Actor: "cell:" + globaltest.CellID}); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, c, ev)
+	for _, tc := range []struct {
+		p     globaltest.Player
+		coins int64
+		xp    int64
+	}{{a, 1007, 0}, {b, 1010, 100}} {
+		w, err := c.Economy.Wallet(ctx, tc.p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := c.Matches.History(ctx, tc.p.ID, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.Balances["coins"] != tc.coins || len(page.Matches) != 1 || page.Matches[0].XP != tc.xp || page.Matches[0].Rating == nil {
+			t.Fatalf("%s: wallet %v history %+v, want %d coins and %d xp", tc.p.ID, w.Balances, page.Matches, tc.coins, tc.xp)
+		}
+	}
+	mustReconcile(t, c, a.ID, b.ID)
 }
