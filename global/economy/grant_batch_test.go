@@ -73,6 +73,32 @@ func TestGrantBatchMatchesGrant(t *testing.T) {
 	}
 	mustReconcile(t, c, p[0].ID, p[1].ID, p[2].ID, p[3].ID)
 
+	// A wallet in debt (a reversed top-up) pays the debt first, on both paths.
+	debtors := []globaltest.Player{c.Guest(t), c.Guest(t)}
+	for _, d := range debtors {
+		wallet(t, c, d)
+		if _, err := c.DB.Pool.Exec(ctx, `WITH w AS (UPDATE wallets SET balance = 0, debt = 5 WHERE player_id = $1 AND currency = 'coins' RETURNING 1)
+			INSERT INTO transactions (player_id, currency_type, amount, status, reason, balance_after) SELECT $1, 'coins', -1005, 'completed', 'refund', 0 FROM w`,
+			d.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var debtBatch []*economy.GrantResult
+	if err := c.DB.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
+		debtBatch, err = c.Economy.GrantBatch(ctx, tx, []economy.GrantRequest{req(debtors[0], 30, 0)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	debtSingle, err := c.Economy.Grant(ctx, nil, req(debtors[1], 30, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, s := debtBatch[0].Transactions[0], debtSingle.Transactions[0]; b.Balance != 25 || b.Debt != 0 || b.Balance != s.Balance || b.Debt != s.Debt {
+		t.Fatalf("debt payoff: batch %+v, single %+v, want balance 25 and no debt", b, s)
+	}
+	mustReconcile(t, c, debtors[0].ID, debtors[1].ID)
+
 	run := func(reqs []economy.GrantRequest) ([]*economy.GrantResult, error) {
 		var out []*economy.GrantResult
 		err := c.DB.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
