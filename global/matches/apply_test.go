@@ -2,6 +2,7 @@ package matches_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
@@ -315,4 +316,44 @@ func TestRewardKeyUsedElsewhere(t *testing.T) {
 		}
 	}
 	mustReconcile(t, c, a.ID, b.ID)
+}
+
+// TestApplyEvent runs the federation handler's body on raw bodies: a body
+// naming another cell than its subject, or not JSON, is invalid; a good
+// one applies.
+func TestApplyEvent(t *testing.T) {
+	c := startCore(t)
+	a, b := c.Guest(t), c.Guest(t)
+	ev := match("duel", time.Now().UTC(), result(a.ID, 0, 1, 10), result(b.ID, 1, 2, 5))
+	body, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(cell string, data []byte) error {
+		return c.DB.RunTx(context.Background(), func(ctx context.Context, tx pgx.Tx) error {
+			return c.Matches.ApplyEvent(ctx, tx, cell, data)
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		cell string
+		data []byte
+	}{
+		{"foreign subject", "cell-other", body},
+		{"not json", globaltest.CellID, []byte("{")},
+		{"trailing data", globaltest.CellID, append(append([]byte{}, body...), "{}"...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := run(tc.cell, tc.data); !errors.Is(err, contract.ErrInvalidEvent) {
+				t.Fatalf("error %v, want contract.ErrInvalidEvent", err)
+			}
+		})
+	}
+	if err := run(globaltest.CellID, body); err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.Matches.History(context.Background(), a.ID, 10, "")
+	if err != nil || len(page.Matches) != 1 || page.Matches[0].MatchID != ev.SessionID {
+		t.Fatalf("history after ApplyEvent: %+v %v", page, err)
+	}
 }
