@@ -55,16 +55,22 @@ func (s *Service) ApplyMatchCompleted(ctx context.Context, tx pgx.Tx, ev contrac
 		isFresh[id] = true
 	}
 	rule, _ := s.rewards.Rule(ev.GameMode)
+	due := map[string]Reward{}
+	for _, p := range ev.Players {
+		if isFresh[p.PlayerID] {
+			due[p.PlayerID] = rule.For(st.placement[p.Team], len(st.sides), st.outcome[p.Team])
+		}
+	}
+	granted, err := s.rewardAll(ctx, tx, &ev, fresh, due)
+	if err != nil {
+		return err
+	}
 	var rows [][]any
 	for _, p := range ev.Players {
 		if !isFresh[p.PlayerID] {
 			continue
 		}
-		place, outcome := st.placement[p.Team], st.outcome[p.Team]
-		got, level, err := s.reward(ctx, tx, &ev, p.PlayerID, rule.For(place, len(st.sides), outcome))
-		if err != nil {
-			return err
-		}
+		got := granted[p.PlayerID]
 		if got.Currencies == nil {
 			got.Currencies = map[string]int64{}
 		}
@@ -76,8 +82,8 @@ func (s *Service) ApplyMatchCompleted(ctx context.Context, tx pgx.Tx, ev contrac
 		if c, ok := changes[p.PlayerID]; ok {
 			before, after, rd = &c.Before.Rating, &c.After.Rating, &c.After.RD
 		}
-		rows = append(rows, []any{ev.SessionID, p.PlayerID, ev.EndedAt, p.Team, place, outcome, p.Score, p.Kills, p.Deaths,
-			p.TimePlayedS, got.XP, level, string(rewards), before, after, rd})
+		rows = append(rows, []any{ev.SessionID, p.PlayerID, ev.EndedAt, p.Team, st.placement[p.Team], st.outcome[p.Team], p.Score, p.Kills,
+			p.Deaths, p.TimePlayedS, got.XP, got.level, string(rewards), before, after, rd})
 	}
 	// A plain insert: a concurrent application of the same player fails
 	// here (a serialization failure RunTx retries, or a unique violation the
@@ -179,35 +185,77 @@ func (s *Service) freshPlayers(ctx context.Context, tx pgx.Tx, ev *contract.Matc
 	return out, nil
 }
 
-// reward grants rw to the player through the economy in tx, returning what
-// was granted and the level after (nil when no xp moved).
-func (s *Service) reward(ctx context.Context, tx pgx.Tx, ev *contract.MatchCompleted, playerID string, rw Reward) (Reward, *int, error) {
-	if rw.empty() {
-		return Reward{}, nil, nil
-	}
+// granted is what a player's reward grant moved.
+type granted struct {
+	Reward
+	// level is the level after the xp; nil when no xp moved.
+	level *int
+}
+
+// grantRequest is the economy grant of rw for the player's match.
+func grantRequest(ev *contract.MatchCompleted, playerID string, rw Reward) economy.GrantRequest {
 	cur := map[string]int64{}
 	for c, n := range rw.Currencies {
 		if n > 0 {
 			cur[c] = n
 		}
 	}
-	res, err := s.cfg.Economy.Grant(ctx, tx, economy.GrantRequest{
-		PlayerID: playerID, Key: RewardKey(ev.SessionID), Reason: economy.ReasonReward,
-		Currencies: cur, XP: rw.XP, Note: "match " + ev.GameMode, Actor: "cell:" + ev.CellID,
-	})
+	return economy.GrantRequest{PlayerID: playerID, Key: RewardKey(ev.SessionID), Reason: economy.ReasonReward,
+		Currencies: cur, XP: rw.XP, Note: "match " + ev.GameMode, Actor: "cell:" + ev.CellID}
+}
+
+func grantedOf(req economy.GrantRequest, res *economy.GrantResult) granted {
+	g := granted{Reward: Reward{XP: req.XP, Currencies: req.Currencies}}
+	if res.Progress != nil {
+		level := res.Progress.Level
+		g.level = &level
+	}
+	return g
+}
+
+// rewardAll grants every player their due reward through the economy in
+// tx: in one batch (a fixed number of statements for the whole lobby), or,
+// when a player's key was already used by a different grant, one by one.
+func (s *Service) rewardAll(ctx context.Context, tx pgx.Tx, ev *contract.MatchCompleted, players []string, due map[string]Reward) (map[string]granted, error) {
+	out := map[string]granted{}
+	var reqs []economy.GrantRequest
+	for _, id := range players {
+		if rw := due[id]; !rw.empty() {
+			reqs = append(reqs, grantRequest(ev, id, rw))
+		}
+	}
+	res, err := s.cfg.Economy.GrantBatch(ctx, tx, reqs)
+	if err == nil {
+		for i, r := range reqs {
+			out[r.PlayerID] = grantedOf(r, res[i])
+		}
+		return out, nil
+	}
+	if !errors.Is(err, economy.ErrKeyReused) {
+		return nil, fmt.Errorf("reward match %s: %w", ev.SessionID, err)
+	}
+	// GrantBatch refuses before writing anything, so the transaction is
+	// intact for the slow path.
+	for _, r := range reqs {
+		g, err := s.reward(ctx, tx, ev, r)
+		if err != nil {
+			return nil, err
+		}
+		out[r.PlayerID] = g
+	}
+	return out, nil
+}
+
+// reward grants one player's reward, skipping it when its key was already
+// used by another grant (e.g. a cell's own reward call for this match).
+func (s *Service) reward(ctx context.Context, tx pgx.Tx, ev *contract.MatchCompleted, req economy.GrantRequest) (granted, error) {
+	res, err := s.cfg.Economy.Grant(ctx, tx, req)
 	if errors.Is(err, economy.ErrKeyReused) {
-		// The key was used by another grant (e.g. a cell's own reward call):
-		// the player was rewarded for this match already.
 		s.cfg.Log.WarnContext(ctx, "match reward key already used by another grant; not rewarding twice", "session_id", ev.SessionID)
-		return Reward{}, nil, nil
+		return granted{}, nil
 	}
 	if err != nil {
-		return Reward{}, nil, fmt.Errorf("reward match %s: %w", ev.SessionID, err)
+		return granted{}, fmt.Errorf("reward match %s: %w", ev.SessionID, err)
 	}
-	got := Reward{XP: rw.XP, Currencies: cur}
-	if res.Progress == nil {
-		return got, nil, nil
-	}
-	level := res.Progress.Level
-	return got, &level, nil
+	return grantedOf(req, res), nil
 }

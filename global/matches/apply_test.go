@@ -2,6 +2,7 @@ package matches_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/contract"
+	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/globaltest"
 	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/ratings"
@@ -280,5 +282,78 @@ func mustReconcile(t testing.TB, c *globaltest.Core, players ...string) {
 	}
 	if len(mm) > 0 {
 		t.Fatalf("ledger does not reconcile: %+v", mm)
+	}
+}
+
+// TestRewardKeyUsedElsewhere: a player already granted under the match's
+// reward key by another grant (a cell's own reward call) is not rewarded a
+// second time; the others are, and the match still applies.
+func TestRewardKeyUsedElsewhere(t *testing.T) {
+	c := startCore(t)
+	ctx := context.Background()
+	a, b := c.Guest(t), c.Guest(t)
+	ev := match("duel", time.Now().UTC(), result(a.ID, 0, 1, 10), result(b.ID, 1, 2, 5))
+	if _, err := c.Economy.Grant(ctx, nil, economy.GrantRequest{PlayerID: a.ID, Key: matches.RewardKey(ev.SessionID), Reason: economy.ReasonReward,
+		Currencies: map[string]int64{"coins": 7}, Actor: "cell:" + globaltest.CellID}); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, c, ev)
+	for _, tc := range []struct {
+		p     globaltest.Player
+		coins int64
+		xp    int64
+	}{{a, 1007, 0}, {b, 1010, 100}} {
+		w, err := c.Economy.Wallet(ctx, tc.p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := c.Matches.History(ctx, tc.p.ID, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.Balances["coins"] != tc.coins || len(page.Matches) != 1 || page.Matches[0].XP != tc.xp || page.Matches[0].Rating == nil {
+			t.Fatalf("%s: wallet %v history %+v, want %d coins and %d xp", tc.p.ID, w.Balances, page.Matches, tc.coins, tc.xp)
+		}
+	}
+	mustReconcile(t, c, a.ID, b.ID)
+}
+
+// TestApplyEvent runs the federation handler's body on raw bodies: a body
+// naming another cell than its subject, or not JSON, is invalid; a good
+// one applies.
+func TestApplyEvent(t *testing.T) {
+	c := startCore(t)
+	a, b := c.Guest(t), c.Guest(t)
+	ev := match("duel", time.Now().UTC(), result(a.ID, 0, 1, 10), result(b.ID, 1, 2, 5))
+	body, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(cell string, data []byte) error {
+		return c.DB.RunTx(context.Background(), func(ctx context.Context, tx pgx.Tx) error {
+			return c.Matches.ApplyEvent(ctx, tx, cell, data)
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		cell string
+		data []byte
+	}{
+		{"foreign subject", "cell-other", body},
+		{"not json", globaltest.CellID, []byte("{")},
+		{"trailing data", globaltest.CellID, append(append([]byte{}, body...), "{}"...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := run(tc.cell, tc.data); !errors.Is(err, contract.ErrInvalidEvent) {
+				t.Fatalf("error %v, want contract.ErrInvalidEvent", err)
+			}
+		})
+	}
+	if err := run(globaltest.CellID, body); err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.Matches.History(context.Background(), a.ID, 10, "")
+	if err != nil || len(page.Matches) != 1 || page.Matches[0].MatchID != ev.SessionID {
+		t.Fatalf("history after ApplyEvent: %+v %v", page, err)
 	}
 }
