@@ -33,6 +33,10 @@ type Config struct {
 	AdminToken string
 	// CellTokens are the per-cell service credentials (ATOLL_CELL_TOKENS).
 	CellTokens authn.Secrets
+	// CellScopes are the scopes listed after each cell token in
+	// ATOLL_CELL_TOKENS; nil (or a cell absent from it) means
+	// authn.DefaultScopes: ratings:read and results:apply.
+	CellScopes authn.Scopes
 	// AuthRateLimit is "off", empty for the defaults, or
 	// "ip=120/min,burst=60;account=10/min;register=10/min".
 	AuthRateLimit string

@@ -187,7 +187,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // addServices wires the services added after identity (economy, ratings…).
 func (s *Server) addServices() error {
 	// --- ratings: per-mode skill ratings, read by cells (service credential) ---
-	rt, err := ratings.New(ratings.Config{DB: s.DB, CellTokens: s.cfg.CellTokens, Log: s.log})
+	rt, err := ratings.New(ratings.Config{DB: s.DB, CellTokens: s.cfg.CellTokens, CellScopes: s.cfg.CellScopes, Log: s.log})
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func (s *Server) addServices() error {
 	ectx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	eco, err := economy.New(ectx, economy.Config{DB: s.DB, Verifier: s.Verifier, Settings: s.cfg.Economy,
-		AdminToken: s.cfg.AdminToken, CellTokens: s.cfg.CellTokens, Log: s.log})
+		AdminToken: s.cfg.AdminToken, CellTokens: s.cfg.CellTokens, CellScopes: s.cfg.CellScopes, Log: s.log})
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	public := f.String("public-url", "", "URL players and cells use to reach this core; the token issuer (default http://<http-addr>)")
 	dataDir := f.String("data-dir", "", "directory for generated signing and PII keys (required)")
 	admin := f.String("admin-token", "", "bearer token of the operators' admin API (empty disables it)")
-	cells := f.String("cell-tokens", "", "per-cell service credentials: cell-id=token,...")
+	cells := f.String("cell-tokens", "", "per-cell service credentials: cell-id=token[ scope...],... (scopes: ratings:read, results:apply, grant:<currency>:<max>; none listed means ratings:read results:apply, rewards up to 1000 per non-premium currency)")
 	rate := f.String("auth-rate-limit", "", `auth rate limits: "off", or "ip=120/min,burst=60;account=10/min;register=10/min"`)
 	piiKeys := f.String("pii-keys", "", "email encryption keys kid:base64key,... (first active); empty generates them in the data dir")
 	piiIndex := f.String("pii-index-key", "", "blind-index key (base64, 32 bytes)")
@@ -111,7 +111,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 			cfg.Argon2 = p
 		}
 		if *cells != "" {
-			if cfg.CellTokens, err = authn.ParseSecrets(*cells); err != nil {
+			if cfg.CellTokens, cfg.CellScopes, err = authn.ParseCredentials(*cells); err != nil {
 				return cfg, fmt.Errorf("cell tokens: %w", err)
 			}
 		}
