@@ -38,7 +38,10 @@ func (s *Service) webhook(w http.ResponseWriter, r *http.Request) error {
 	if s.provider == nil || r.PathValue("provider") != s.provider.Name() {
 		return httpx.NotFound("no such payment provider")
 	}
-	payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err := httpx.LimitBody(w, r, maxWebhookBody); err != nil {
+		return err
+	}
+	payload, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
