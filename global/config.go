@@ -47,6 +47,10 @@ type Config struct {
 	Argon2 password.Params
 	// AccessTTL is the access token lifetime; zero means 15 minutes.
 	AccessTTL time.Duration
+	// AuditRetention is how long audit_log rows are kept
+	// (ATOLL_AUDIT_RETENTION); zero means audit.DefaultRetention (180 days),
+	// negative keeps every row.
+	AuditRetention time.Duration
 	// KeyRotation rotates the signing key this often; zero disables rotation.
 	KeyRotation time.Duration
 	// OIDC lists accepted external OpenID Connect issuers.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atollgg/atoll/global/audit"
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/payments"
@@ -271,6 +272,8 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Info("re-sealed emails with the active PII key", "rows", n, "kid", s.PII.ActiveID())
 		}
 	}()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); audit.RunRetention(rctx, s.DB, s.cfg.AuditRetention, 0, s.log) }()
 	if s.cfg.KeyRotation > 0 {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.rotateKeys(rctx) }()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/global"
+	"github.com/atollgg/atoll/global/audit"
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/payments"
@@ -36,6 +37,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	argonT := f.Uint("argon2-iterations", 0, "argon2id iterations (0: default)")
 	argonP := f.Uint("argon2-parallelism", 0, "argon2id parallelism (0: default)")
 	ttl := f.Duration("access-ttl", 15*time.Minute, "access token lifetime")
+	auditRetention := f.Duration("audit-retention", audit.DefaultRetention, "keep audit log rows this long (negative: forever)")
 	rotate := f.Duration("key-rotation", 0, "rotate the signing key this often (0: never)")
 	oidc := f.String("oidc-issuers", "", "accepted OpenID Connect issuers: issuer_url|client_id[|jwks_url],...")
 	proxies := f.String("trusted-proxies", "", "CIDRs of load balancers allowed to set X-Forwarded-For")
@@ -66,7 +68,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 		cfg := global.Config{
 			DatabaseURL: *dbURL, HTTPAddr: *addr, PublicURL: strings.TrimRight(*public, "/"), DataDir: *dataDir,
 			AdminToken: *admin, AuthRateLimit: *rate, PIIKeys: *piiKeys, PIIIndexKey: *piiIndex,
-			AccessTTL: *ttl, KeyRotation: durationOrZero(*rotate), DBMaxConns: int32(*maxConns),
+			AccessTTL: *ttl, KeyRotation: durationOrZero(*rotate), AuditRetention: *auditRetention, DBMaxConns: int32(*maxConns),
 			PrimaryRegion: *primary, DebugAddr: *debugAddr, Log: log,
 		}
 		cfg.Economy.CatalogFile, cfg.Economy.CatalogRefresh = *catalog, *catalogRefresh
