@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
 )
 
 // TestExpectContinueTooLarge speaks raw HTTP/1.1 so the test sees exactly
