@@ -22,12 +22,12 @@ const maxWebhookBody = 256 << 10
 // Outcomes of a webhook event, recorded in payment_events and returned to
 // the gateway. Stable: dashboards match on them.
 const (
-	OutcomeApplied   = "applied"   // changed a payment
-	OutcomeDuplicate = "duplicate" // seen before, or the payment was already settled
-	OutcomeIgnored   = "ignored"   // an event type Atoll does not act on
-	OutcomeParked    = "parked"    // a reversal waiting for its payment to complete
-	OutcomeUnknown   = "unknown"   // no payment matches
-	OutcomeMismatch  = "mismatch"  // the amount paid differs from the offer's price
+	OutcomeApplied   = "applied"    // changed a payment
+	OutcomeDuplicate = "duplicate"  // seen before, or the payment was already settled
+	OutcomeIgnored   = "ignored"    // an event type Atoll does not act on
+	OutcomeParked    = "parked"     // a reversal waiting for its payment to complete
+	OutcomeUnknown   = "unknown"    // no payment matches
+	OutcomeMismatch  = "mismatch"   // the amount paid differs from the offer's price
 	OutcomeRefundDue = "refund_due" // paid for an erased account: recorded for a refund, nothing credited
 )
 
