@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/atollgg/atoll/loadtest"
 )
@@ -13,7 +14,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	target := f.String("target-url", "http://127.0.0.1:8080", "global core base URL (only ever a server you run)")
 	scenario := f.String("scenario", string(loadtest.DeviceLogin), "device-login or device-register")
 	conc := f.Int("concurrency", 32, "virtual players")
-	dur := f.Duration("duration", 0, "measured phase (0: 10s)")
+	dur := f.Duration("duration", 10*time.Second, "measured phase") // loadtest.Config's default
 	warm := f.Duration("warmup", 0, "unmeasured warm-up")
 	if err := f.parse(args); err != nil {
 		return err
