@@ -11,8 +11,8 @@ import (
 	"github.com/atollgg/atoll/cell/fleet"
 	"github.com/atollgg/atoll/cell/matchmaking"
 	"github.com/atollgg/atoll/cell/ratings"
-	"github.com/atollgg/atoll/internal/tokens"
 	"github.com/atollgg/atoll/internal/obs"
+	"github.com/atollgg/atoll/internal/tokens"
 )
 
 func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error {
