@@ -395,7 +395,7 @@ func (s *Service) wsRead(ctx context.Context, conn *websocket.Conn, c *wsConn) e
 			conn.Close(websocket.StatusPolicyViolation, "malformed message")
 			return errBadClientMessage
 		}
-		if ok, _ := lim.Allow("", s.cfg.Now()); !ok {
+		if ok, _ := lim.Allow("", time.Now()); !ok {
 			conn.Close(websocket.StatusPolicyViolation, "too many messages")
 			return errTooManyMessages
 		}
