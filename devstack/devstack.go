@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -123,7 +125,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	s.Cell, err = cell.New(cell.Config{
 		CellID: DevCellID, Region: "local", HTTPAddr: cfg.CellAddr, PublicURL: cellURL,
-		GlobalURL: s.Global.URL(), DataDir: filepath.Join(cfg.DataDir, "cell"), ServiceToken: devCellToken,
+		GlobalURL: coreURLForCell(s.Global.Addr(), s.Global.URL()), GlobalIssuer: s.Global.URL(),
+		DataDir: filepath.Join(cfg.DataDir, "cell"), ServiceToken: devCellToken,
 		GameServerCommand: cfg.GameServerCommand, GameServerEnv: gameEnv, Log: cfg.Log,
 	})
 	if err != nil {
@@ -192,4 +195,15 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	fmt.Fprintf(out, "\nThe stack keeps running (Ctrl-C stops it). Play in a browser: %s/play/\n", s.CellURL())
 	<-ctx.Done()
 	return nil
+}
+
+// coreURLForCell is where the in-process cell reaches the core: over
+// loopback when the core listens on every interface (0.0.0.0 or ::), since
+// the cell accepts plain http for the core only on loopback.
+func coreURLForCell(addr, public string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if ip, perr := netip.ParseAddr(host); err == nil && perr == nil && ip.IsUnspecified() {
+		return "http://" + net.JoinHostPort("127.0.0.1", port)
+	}
+	return public
 }
