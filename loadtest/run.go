@@ -31,8 +31,6 @@ const (
 	defaultBatch = 100
 	// defaultMode is the game mode of the match scenarios.
 	defaultMode = "duel"
-	// idleRecheck is how often an idle player's connection is checked.
-	idleRecheck = 10 * time.Second
 )
 
 // Scenarios run by Execute, against a cell (and the core it trusts).
