@@ -196,7 +196,7 @@ func (r *run) idle(ctx, _ context.Context, _ int) {
 			_ = ws.Close(websocket.StatusNormalClosure, "load test over")
 			return
 		}
-		r.rec.Observe("disconnected", time.Now(), errors.New("connection dropped by the cell"))
+		r.rec.Observe("dropped", time.Now(), errors.New("connection dropped by the cell"))
 		ws.CloseNow()
 	}
 }
