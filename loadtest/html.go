@@ -45,7 +45,7 @@ func lineChart(title, unit string, lines []line) template.HTML {
 	for i := 0; i <= 4; i++ {
 		v := maxY * float64(i) / 4
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="g"/><text x="%d" y="%.1f" class="a" text-anchor="end">%s</text>`,
-			padL, chartW-padR, y(v), y(v), padL-6, y(v)+4, fmtNum(v)+unit)
+			padL, chartW-padR, y(v), y(v), padL-6, y(v)+4, fmtAxis(v, unit))
 	}
 	for i := 0; i <= 5; i++ {
 		v := maxX * float64(i) / 5
@@ -84,8 +84,8 @@ func barChart(title string, steps []Step) template.HTML {
 		chartW, chartH, template.HTMLEscapeString(title), padL, template.HTMLEscapeString(title))
 	for i := 0; i <= 4; i++ {
 		v := maxY * float64(i) / 4
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="g"/><text x="%d" y="%.1f" class="a" text-anchor="end">%sms</text>`,
-			padL, chartW-padR, y(v), y(v), padL-6, y(v)+4, fmtNum(v))
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="g"/><text x="%d" y="%.1f" class="a" text-anchor="end">%s</text>`,
+			padL, chartW-padR, y(v), y(v), padL-6, y(v)+4, fmtAxis(v, "ms"))
 	}
 	for g, s := range steps {
 		vals := []float64{s.Latency.P50, s.Latency.P90, s.Latency.P99, s.Latency.P999, s.Latency.Max}
@@ -118,13 +118,45 @@ func niceCeil(v float64) float64 {
 func fmtNum(v float64) string {
 	switch {
 	case v >= 1e9:
-		return fmt.Sprintf("%.3gG", v/1e9)
+		return trimZero(fmt.Sprintf("%.2f", v/1e9)) + "G"
 	case v >= 1e6:
-		return fmt.Sprintf("%.3gM", v/1e6)
+		return trimZero(fmt.Sprintf("%.2f", v/1e6)) + "M"
 	case v >= 1e4:
-		return fmt.Sprintf("%.3gk", v/1e3)
+		return trimZero(fmt.Sprintf("%.1f", v/1e3)) + "k"
+	case v == math.Trunc(v):
+		return fmt.Sprintf("%.0f", v)
 	}
-	return fmt.Sprintf("%.3g", v)
+	return trimZero(fmt.Sprintf("%.2f", v))
+}
+
+// fmtAxis formats an axis tick: milliseconds past a second read as seconds.
+func fmtAxis(v float64, unit string) string {
+	if unit == "ms" && v >= 1000 {
+		return fmtNum(v/1000) + "s"
+	}
+	return fmtNum(v) + unit
+}
+
+// fmtSummary formats a headline figure, bytes in binary units.
+func fmtSummary(key string, v float64) string {
+	if strings.HasSuffix(key, "_bytes") {
+		switch {
+		case v >= 1<<30:
+			return trimZero(fmt.Sprintf("%.2f", v/(1<<30))) + " GiB"
+		case v >= 1<<20:
+			return trimZero(fmt.Sprintf("%.1f", v/(1<<20))) + " MiB"
+		case v >= 1<<10:
+			return trimZero(fmt.Sprintf("%.1f", v/(1<<10))) + " KiB"
+		}
+	}
+	return fmtNum(v)
+}
+
+func trimZero(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -204,7 +236,7 @@ func (r *Result) WriteHTML(w io.Writer) error {
 	}
 	var cards []card
 	for _, k := range sortedKeys(r.Summary) {
-		cards = append(cards, card{strings.ReplaceAll(k, "_", " "), fmtNum(r.Summary[k])})
+		cards = append(cards, card{strings.ReplaceAll(k, "_", " "), fmtSummary(k, r.Summary[k])})
 	}
 	var rows []errRow
 	for _, s := range r.Steps {

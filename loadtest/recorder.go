@@ -14,10 +14,19 @@ import (
 	"github.com/atollgg/atoll/internal/httpx"
 )
 
-// seriesInterval is the width of one point of the time series in the
-// reports: fine enough to see a ramp or a stall, coarse enough that every
-// point has samples at a few requests per second.
-const seriesInterval = time.Second
+// Resolution of the recorded steps.
+const (
+	// seriesInterval is the narrowest point of the time series in the
+	// reports: fine enough to see a ramp or a stall, coarse enough that
+	// every point has samples at a few requests per second.
+	seriesInterval = time.Second
+	// maxSeriesPoints bounds a step's series, so a long run widens its
+	// points instead of growing the report (and memory) without bound.
+	maxSeriesPoints = 300
+	// maxStep is the histograms' upper bound: a whole match is a step, and
+	// anything past an hour is an outage, not a latency.
+	maxStep = time.Hour
+)
 
 // maxErrorKinds bounds the distinct error kinds kept per step, so a server
 // answering with random messages cannot grow the report without bound.
@@ -26,7 +35,8 @@ const maxErrorKinds = 64
 // Recorder collects every step's latencies, errors and a per-second series.
 // It is safe for concurrent use by every virtual player.
 type Recorder struct {
-	start time.Time
+	start    time.Time
+	interval time.Duration // of one series point
 
 	mu     sync.Mutex // guards following
 	steps  map[string]*stepRec
@@ -45,19 +55,27 @@ type window struct {
 	errors int64
 }
 
-// NewRecorder starts a recorder whose series begin now.
-func NewRecorder() *Recorder {
-	return &Recorder{start: time.Now(), steps: map[string]*stepRec{}, gauges: map[string][]GaugePoint{}}
+// NewRecorder starts a recorder whose series begin now and cover a run of
+// about runFor (zero: seriesInterval points).
+func NewRecorder(runFor time.Duration) *Recorder {
+	interval := max(seriesInterval, (runFor/maxSeriesPoints).Round(time.Second))
+	return &Recorder{start: time.Now(), interval: interval, steps: map[string]*stepRec{}, gauges: map[string][]GaugePoint{}}
 }
 
-func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, maxLatency.Microseconds(), 3) }
+// newHist is a step's whole-run histogram: microseconds, 3 significant
+// digits.
+func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, maxStep.Microseconds(), 3) }
+
+// newWindowHist is one series point's histogram: 2 significant digits are
+// plenty for a chart and keep a point near 26 KiB.
+func newWindowHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, maxStep.Microseconds(), 2) }
 
 // Observe records one attempt of step that started at t0; err nil is a
 // success.
 func (r *Recorder) Observe(step string, t0 time.Time, err error) {
 	now := time.Now()
 	d := now.Sub(t0)
-	idx := int(now.Sub(r.start) / seriesInterval)
+	idx := int(now.Sub(r.start) / r.interval)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.steps[step]
@@ -66,7 +84,7 @@ func (r *Recorder) Observe(step string, t0 time.Time, err error) {
 		r.steps[step] = s
 	}
 	for len(s.series) <= idx {
-		s.series = append(s.series, &window{hist: newHist()})
+		s.series = append(s.series, &window{hist: newWindowHist()})
 	}
 	w := s.series[idx]
 	if err != nil {
@@ -81,8 +99,9 @@ func (r *Recorder) Observe(step string, t0 time.Time, err error) {
 		return
 	}
 	us := max(d.Microseconds(), 1)
-	_ = s.hist.RecordValue(min(us, maxLatency.Microseconds()))
-	_ = w.hist.RecordValue(min(us, maxLatency.Microseconds()))
+	us = min(us, maxStep.Microseconds())
+	_ = s.hist.RecordValue(us)
+	_ = w.hist.RecordValue(us)
 }
 
 // Gauge records a sampled value (connected players, server memory) at now.
@@ -149,7 +168,7 @@ func (r *Recorder) snapshot(elapsed time.Duration) ([]Step, map[string][]GaugePo
 		}
 		for i, w := range s.series {
 			st.Series = append(st.Series, Point{
-				T: float64(i) * seriesInterval.Seconds(), Count: w.hist.TotalCount(), Errors: w.errors, Latency: percentiles(w.hist),
+				T: float64(i) * r.interval.Seconds(), Count: w.hist.TotalCount(), Errors: w.errors, Latency: percentiles(w.hist),
 			})
 		}
 		out = append(out, st)

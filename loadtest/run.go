@@ -31,8 +31,6 @@ const (
 	defaultBatch = 100
 	// defaultMode is the game mode of the match scenarios.
 	defaultMode = "duel"
-	// idleRecheck is how often an idle player's connection is checked.
-	idleRecheck = 10 * time.Second
 )
 
 // Scenarios run by Execute, against a cell (and the core it trusts).
@@ -154,7 +152,7 @@ func Execute(ctx context.Context, opts Options) (*Result, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	r := &run{opts: opts, rec: NewRecorder()}
+	r := &run{opts: opts, rec: NewRecorder(opts.Duration)}
 	r.http = &http.Client{Timeout: requestTimeout, Transport: &http.Transport{
 		DialContext: r.dial, MaxIdleConns: opts.Players, MaxIdleConnsPerHost: opts.Players, IdleConnTimeout: 90 * time.Second,
 	}}

@@ -182,18 +182,21 @@ func (r *run) idle(ctx, _ context.Context, _ int) {
 			continue
 		}
 		r.connected.Add(1)
-		// CloseRead answers pings and discards pushes without a reader of
-		// our own; its context ends when the connection does.
-		rctx := ws.CloseRead(ctx)
-		for rctx.Err() == nil && ctx.Err() == nil {
-			sleepUntil(rctx, time.Now().Add(idleRecheck))
+		// Reading answers the cell's pings and discards its status pushes,
+		// as a client idling in menus does; it ends when the run or the
+		// connection does.
+		ws.SetReadLimit(maxAnswer)
+		for ctx.Err() == nil {
+			if _, _, err := ws.Read(ctx); err != nil {
+				break
+			}
 		}
 		r.connected.Add(-1)
 		if ctx.Err() != nil {
 			_ = ws.Close(websocket.StatusNormalClosure, "load test over")
 			return
 		}
-		r.rec.Observe("disconnected", time.Now(), errors.New("connection dropped by the cell"))
+		r.rec.Observe("dropped", time.Now(), errors.New("connection dropped by the cell"))
 		ws.CloseNow()
 	}
 }

@@ -49,7 +49,7 @@ func TestParseSLO(t *testing.T) {
 
 // sampleResult is a run with two steps, one of them failing sometimes.
 func sampleResult() *Result {
-	rec := NewRecorder()
+	rec := NewRecorder(10 * time.Second)
 	t0 := time.Now().Add(-40 * time.Millisecond)
 	for range 99 {
 		rec.Observe("join", t0, nil)
