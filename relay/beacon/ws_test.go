@@ -21,7 +21,7 @@ func TestPingHandler(t *testing.T) {
 		name      string
 		frames    []string
 		binary    bool
-		wantEcho  int                   // replies before the end
+		wantEcho  int                  // replies before the end
 		wantClose websocket.StatusCode // -1: no close expected
 	}{
 		{"pings answered", []string{"a", "b"}, false, 2, -1},
