@@ -23,6 +23,7 @@ import (
 	"github.com/atollgg/atoll/internal/password"
 	"github.com/atollgg/atoll/internal/pii"
 	"github.com/atollgg/atoll/internal/tokens"
+	"github.com/atollgg/atoll/relay/routing"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -57,6 +58,7 @@ type Server struct {
 	PII      *pii.Keyring
 	Economy  *economy.Service  // economy & payments
 	Payments *payments.Service // economy & payments
+	Routing  *routing.Routing  // routing; nil without a topology folder
 
 	mux     *http.ServeMux
 	wrap    func(http.Handler) http.Handler
@@ -213,6 +215,17 @@ func (s *Server) addServices() error {
 	s.Players.AddExport("economy", eco.Export)
 	s.Players.AddEraser("economy", eco.Erase)
 	// --- end economy & payments ---
+	// --- routing: GET /topology and POST /route over the topology folder ---
+	if s.cfg.TopologyDir != "" {
+		rt, err := routing.New(routing.Config{TopologyDir: s.cfg.TopologyDir, ConsulAddr: s.cfg.ConsulAddr,
+			ConsulToken: s.cfg.ConsulToken, Verifier: s.Verifier, Log: s.log})
+		if err != nil {
+			return err
+		}
+		s.Routing = rt
+		rt.Routes(s.mux)
+	}
+	// --- end routing ---
 	return nil
 }
 
@@ -271,6 +284,10 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Info("re-sealed emails with the active PII key", "rows", n, "kid", s.PII.ActiveID())
 		}
 	}()
+	if s.Routing != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.Routing.Run(rctx) }()
+	}
 	if s.cfg.KeyRotation > 0 {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.rotateKeys(rctx) }()

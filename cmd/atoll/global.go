@@ -56,7 +56,11 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	payCancel := f.String("payments-cancel-url", "", "where the hosted checkout returns the player on cancel")
 	payTolerance := f.Duration("payments-webhook-tolerance", 0, "webhook timestamp tolerance (0: default)")
 	debugAddr := f.String("debug-addr", "", "serve Go's profiler on this separate, non-public address (empty: off)")
+	topo := f.String("topology-dir", "", "topology folder; serves GET /topology and POST /route (empty: off)")
+	consul := f.String("consul-addr", "", "Consul agent whose atoll-cell health routing follows (empty: every declared cell healthy)")
+	consulToken := f.String("consul-token", "", "Consul ACL token")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
+	f.markSecret("consul-token")
 	f.markSecret("admin-token", "cell-tokens", "pii-keys", "pii-index-key", "database-url", "payments-webhook-secrets", "stripe-secret-key")
 	build := func() (global.Config, error) {
 		log, err := obs.NewLogger(stderr, *logLevel)
@@ -68,6 +72,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 			AdminToken: *admin, AuthRateLimit: *rate, PIIKeys: *piiKeys, PIIIndexKey: *piiIndex,
 			AccessTTL: *ttl, KeyRotation: durationOrZero(*rotate), DBMaxConns: int32(*maxConns),
 			PrimaryRegion: *primary, DebugAddr: *debugAddr, Log: log,
+			TopologyDir: *topo, ConsulAddr: *consul, ConsulToken: *consulToken,
 		}
 		cfg.Economy.CatalogFile, cfg.Economy.CatalogRefresh = *catalog, *catalogRefresh
 		if *currencies != "" {
