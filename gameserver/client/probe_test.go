@@ -45,7 +45,6 @@ func TestProbeRegions(t *testing.T) {
 	}
 }
 
-
 func TestRegionChooserHysteresis(t *testing.T) {
 	ms := func(eu, us time.Duration) map[string]Measurement {
 		m := map[string]Measurement{"eu": {RTT: eu}, "us": {RTT: us}}
