@@ -50,6 +50,9 @@ type Config struct {
 	ConsulAddr string
 	// ConsulToken is the Consul ACL token; zero means none.
 	ConsulToken string
+	// CellProbeInterval, without Consul, probes the declared cells'
+	// /readyz this often; zero means every declared cell is healthy.
+	CellProbeInterval time.Duration
 	// GlobalIssuer is the "iss" of players' access tokens; zero means the
 	// core's api_url in the topology.
 	GlobalIssuer string
@@ -177,7 +180,7 @@ func (r *Relay) Start(ctx context.Context) (err error) {
 	}
 	if r.Routing, err = routing.New(routing.Config{
 		TopologyDir: r.cfg.TopologyDir, ConsulAddr: r.cfg.ConsulAddr, ConsulToken: r.cfg.ConsulToken,
-		Verifier: verifier, Log: r.log,
+		CellProbeInterval: r.cfg.CellProbeInterval, Verifier: verifier, Log: r.log,
 	}); err != nil {
 		return err
 	}

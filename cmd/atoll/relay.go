@@ -20,6 +20,7 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	public := f.String("public-url", "", "URL players reach this relay at (default: the relay's url in the topology)")
 	consul := f.String("consul-addr", "", "Consul agent address; empty: no registration, every declared cell healthy")
 	consulToken := f.String("consul-token", "", "Consul ACL token")
+	probe := f.Duration("cell-probe-interval", 0, "without Consul: probe the declared cells' /readyz this often (0: off, every cell healthy)")
 	issuer := f.String("global-issuer", "", "issuer of the core's access tokens (default: the core's api_url in the topology)")
 	dataDir := f.String("data-dir", "", "where fetched JWKS are cached (empty: no disk cache)")
 	workers := f.Int("beacon-workers", 0, "beacon sockets and goroutines (0: one per CPU)")
@@ -36,7 +37,7 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	r, err := relay.New(relay.Config{
 		RelayID: *id, TopologyDir: *topo, HTTPAddr: *addr, BeaconAddr: *beaconAddr, PublicURL: *public,
-		ConsulAddr: *consul, ConsulToken: *consulToken, GlobalIssuer: *issuer, DataDir: *dataDir,
+		ConsulAddr: *consul, ConsulToken: *consulToken, CellProbeInterval: durationOrZero(*probe), GlobalIssuer: *issuer, DataDir: *dataDir,
 		BeaconWorkers: *workers, Forward: relay.ForwardConfig{KeyFile: *forwardKey, MaxConns: *maxConns}, Log: log,
 	})
 	if err != nil {

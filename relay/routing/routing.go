@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/atollgg/atoll/internal/tokens"
 	"github.com/atollgg/atoll/relay/discovery"
@@ -25,6 +26,10 @@ type Config struct {
 	ConsulAddr string
 	// ConsulToken is the Consul ACL token; zero means none.
 	ConsulToken string
+	// CellProbeInterval, without Consul, probes every declared cell's
+	// /readyz this often and routes only to those that answer; zero means
+	// no probing (every declared cell is healthy).
+	CellProbeInterval time.Duration
 	// Verifier checks players' access tokens. Required.
 	Verifier *tokens.Verifier
 	// Log receives reloads and watch failures; zero means slog.Default().
@@ -35,6 +40,7 @@ type Config struct {
 type Routing struct {
 	Topology *topology.Watcher
 	Cells    *discovery.Watcher // nil without Consul
+	Prober   *discovery.Prober  // nil with Consul or without probing
 	Service  *route.Service
 	log      *slog.Logger
 }
@@ -59,6 +65,9 @@ func New(cfg Config) (*Routing, error) {
 			return nil, err
 		}
 		health = r.Cells.Health
+	} else if cfg.CellProbeInterval > 0 {
+		r.Prober = discovery.NewProber(tw.World, cfg.CellProbeInterval, nil)
+		health = r.Prober.Health
 	}
 	if r.Service, err = route.New(route.Config{World: tw.World, Health: health, Verifier: cfg.Verifier, Log: cfg.Log}); err != nil {
 		return nil, err
@@ -82,6 +91,10 @@ func (r *Routing) Run(ctx context.Context) {
 	if r.Cells != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.Cells.Run(ctx) }()
+	}
+	if r.Prober != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.Prober.Run(ctx) }()
 	}
 	wg.Wait()
 }
