@@ -287,5 +287,3 @@ func mustIssuer() *tokens.Issuer {
 	}
 	return iss
 }
-
-
