@@ -44,13 +44,13 @@ const (
 	// maxDownFrameBytes bounds a server's frame: full snapshots of a big
 	// match stay well under 1 MiB.
 	maxDownFrameBytes = 1 << 20
-	// upFrameRate and upFrameBurst bound a player's frames: inputs at 60 Hz
-	// with room for pings and chat; a flood is cut before the server.
-	upFrameRate  = 120
-	upFrameBurst = 240
-	// upByteRate and upByteBurst bound a player's bytes per second.
-	upByteRate  = 256 << 10
-	upByteBurst = 512 << 10
+	// upFrameRate bounds a player's frames per second (bursts of twice
+	// it): inputs at 60 Hz with room for pings and chat; a flood is cut
+	// before the server.
+	upFrameRate = 120
+	// upByteRate bounds a player's bytes per second (bursts of twice it):
+	// 16 KiB frames at the frame rate would be far beyond any game's input.
+	upByteRate = 256 << 10
 	// dialTimeout bounds dialing the game server.
 	dialTimeout = 5 * time.Second
 	// writeTimeout bounds one forwarded write: a peer that stops reading
@@ -74,6 +74,9 @@ type ForwardConfig struct {
 	KeyFile string
 	// MaxConns bounds forwarded connections; zero means DefaultMaxConns.
 	MaxConns int
+	// FrameRate and ByteRate bound each player's frames and bytes per
+	// second (bursts of twice that); zero means 120 frames/s and 256 KiB/s.
+	FrameRate, ByteRate int
 }
 
 // Enabled reports whether forwarding is configured.
@@ -113,6 +116,12 @@ func newForwarder(cfg ForwardConfig, world func() *topology.World, region string
 	}
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.FrameRate <= 0 {
+		cfg.FrameRate = upFrameRate
+	}
+	if cfg.ByteRate <= 0 {
+		cfg.ByteRate = upByteRate
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &forwarder{
@@ -298,8 +307,8 @@ func (f *forwarder) pipe(player, server *websocket.Conn) {
 	player.SetReadLimit(maxUpFrameBytes)
 	ctx, cancel := context.WithCancel(f.ctx)
 	defer cancel()
-	frames := rate.NewLimiter(upFrameRate, upFrameBurst)
-	bytes := rate.NewLimiter(upByteRate, upByteBurst)
+	frames := rate.NewLimiter(rate.Limit(f.cfg.FrameRate), 2*f.cfg.FrameRate)
+	bytes := rate.NewLimiter(rate.Limit(f.cfg.ByteRate), 2*f.cfg.ByteRate)
 	done := make(chan struct{})
 	go func() { // server → player, owned by this connection
 		defer close(done)

@@ -34,7 +34,11 @@ type fixture struct {
 	hellos     chan string  // the hellos it received
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
+	return newFixtureWith(t, ForwardConfig{})
+}
+
+func newFixtureWith(t testing.TB, fwd ForwardConfig) *fixture {
 	t.Helper()
 	f := &fixture{cellKeys: tokens.NewKeyRing(), coreKeys: tokens.NewKeyRing(), hellos: make(chan string, 16)}
 	f.forwardKey = make([]byte, contract.ForwardKeySize)
@@ -102,7 +106,7 @@ region:
 	}
 	r, err := New(Config{
 		RelayID: "eu-r1", TopologyDir: dir, HTTPAddr: "127.0.0.1:0", BeaconAddr: "127.0.0.1:0", BeaconWorkers: 1,
-		Forward: ForwardConfig{Key: f.forwardKey},
+		Forward: ForwardConfig{Key: f.forwardKey, FrameRate: fwd.FrameRate, ByteRate: fwd.ByteRate},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +136,7 @@ type tokenOpts struct {
 	noForward bool
 }
 
-func (f *fixture) token(t *testing.T, o tokenOpts) string {
+func (f *fixture) token(t testing.TB, o tokenOpts) string {
 	t.Helper()
 	if o.keys == nil {
 		o.keys = f.cellKeys
@@ -272,7 +276,7 @@ func TestForwardRateLimit(t *testing.T) {
 	// More frames than the burst, without reading: the relay cuts the
 	// player before the server sees the flood.
 	go func() { // ends when the connection closes
-		for i := 0; i < 10*upFrameBurst; i++ {
+		for i := 0; i < 20*upFrameRate; i++ {
 			if ws.Write(ctx, websocket.MessageBinary, []byte("x")) != nil {
 				return
 			}
@@ -310,4 +314,15 @@ func asClose(err error, ce *websocket.CloseError) bool {
 		*ce = e
 	}
 	return true
+}
+
+func FuzzDecodeHello(f *testing.F) {
+	f.Add([]byte(`{"token":"a.b.c"}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tok, err := decodeHello(data)
+		if err == nil && (tok == "" || len(tok) > tokens.MaxTokenLength) {
+			t.Fatalf("accepted token of %d bytes", len(tok))
+		}
+	})
 }
