@@ -98,8 +98,8 @@ type forwarder struct {
 	refused *prometheus.CounterVec
 	bytes   *prometheus.CounterVec
 
-	mu   sync.Mutex                      // guards following
-	keys map[string]*tokens.RemoteKeySet // by cell id
+	mu   sync.Mutex           // guards following
+	keys map[string]*cellKeys // by cell id
 }
 
 func newForwarder(cfg ForwardConfig, world func() *topology.World, region string,
@@ -126,7 +126,7 @@ func newForwarder(cfg ForwardConfig, world func() *topology.World, region string
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &forwarder{
 		cfg: cfg, world: world, region: region, newKeys: newKeys, log: log, ctx: ctx, cancel: cancel,
-		keys: map[string]*tokens.RemoteKeySet{},
+		keys: map[string]*cellKeys{},
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "atoll", Subsystem: "relay_forward", Name: "refused_total", Help: "Forwarded connections refused, by reason.",
 		}, []string{"reason"}),
@@ -286,19 +286,38 @@ func (f *forwarder) verify(token string, now time.Time) (string, websocket.Statu
 }
 
 // keysFor returns the connect-token keys of a cell, fetched from its
-// ConnectJWKSPath on first use and whenever a token names an unknown key.
+// ConnectJWKSPath on first use (concurrent first uses share one fetch, so
+// none finds the set empty) and whenever a token names an unknown key.
 func (f *forwarder) keysFor(cell *topology.Cell) (*tokens.RemoteKeySet, error) {
+	url := strings.TrimSuffix(cell.APIURL, "/") + contract.ConnectJWKSPath
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if ks, ok := f.keys[cell.ID]; ok {
-		return ks, nil
+	e, ok := f.keys[cell.ID]
+	if !ok || e.url != url { // new cell, or its URL changed in the topology
+		ks, err := f.newKeys(url, "connect-jwks-"+cell.ID+".json")
+		if err != nil {
+			f.mu.Unlock()
+			return nil, err
+		}
+		e = &cellKeys{url: url, ks: ks}
+		f.keys[cell.ID] = e
 	}
-	ks, err := f.newKeys(strings.TrimSuffix(cell.APIURL, "/")+contract.ConnectJWKSPath, "connect-jwks-"+cell.ID+".json")
-	if err != nil {
-		return nil, err
+	f.mu.Unlock()
+	if !e.fetched.Load() {
+		ctx, cancel := context.WithTimeout(f.ctx, tokens.FetchTimeout)
+		err := e.ks.Refresh(ctx) // shared by concurrent callers
+		cancel()
+		if err == nil {
+			e.fetched.Store(true)
+		}
 	}
-	f.keys[cell.ID] = ks
-	return ks, nil
+	return e.ks, nil
+}
+
+// cellKeys are one cell's connect-token keys.
+type cellKeys struct {
+	url     string
+	ks      *tokens.RemoteKeySet
+	fetched atomic.Bool // a fetch succeeded once
 }
 
 // pipe copies frames both ways until either side closes, then passes the
