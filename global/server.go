@@ -26,6 +26,7 @@ import (
 	"github.com/atollgg/atoll/internal/password"
 	"github.com/atollgg/atoll/internal/pii"
 	"github.com/atollgg/atoll/internal/tokens"
+	"github.com/atollgg/atoll/relay/routing"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -64,6 +65,7 @@ type Server struct {
 	Matches  *matches.Service  // progression: ApplyMatchCompleted for the federation
 	// Leaderboards are the global boards (leaderboards.go).
 	Leaderboards *leaderboard.Service
+	Routing      *routing.Routing // routing; nil without a topology folder
 
 	mux     *http.ServeMux
 	wrap    func(http.Handler) http.Handler
@@ -237,6 +239,17 @@ func (s *Server) addServices() error {
 		return err
 	}
 	// --- end leaderboards ---
+	// --- routing: GET /topology and POST /route over the topology folder ---
+	if s.cfg.TopologyDir != "" {
+		rt, err := routing.New(routing.Config{TopologyDir: s.cfg.TopologyDir, ConsulAddr: s.cfg.ConsulAddr,
+			ConsulToken: s.cfg.ConsulToken, Verifier: s.Verifier, Log: s.log})
+		if err != nil {
+			return err
+		}
+		s.Routing = rt
+		rt.Routes(s.mux)
+	}
+	// --- end routing ---
 	return nil
 }
 
@@ -298,6 +311,10 @@ func (s *Server) Start(ctx context.Context) error {
 	}()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); audit.RunRetention(rctx, s.DB, s.cfg.AuditRetention, 0, s.log) }()
+	if s.Routing != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.Routing.Run(rctx) }()
+	}
 	if s.cfg.KeyRotation > 0 {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.rotateKeys(rctx) }()

@@ -42,6 +42,8 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	warm := f.Int("warm-servers", cell.DefaultWarmServers, "warm buffer of Ready game servers")
 	maxServers := f.Int("max-servers", fleet.DefaultMax, "maximum game servers")
 	hb := f.Duration("heartbeat-period", fleet.DefaultHeartbeatPeriod, "game-server heartbeat period")
+	fwdRelay := f.String("forward-relay", "", "host:port of the region's relay; players get it instead of game servers' addresses")
+	fwdKey := f.String("forward-key-file", "", "hex key shared with the region's relays (with --forward-relay)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
 	f.markSecret("service-token", "consul-token")
 	if err := f.parse(args); err != nil {
@@ -58,6 +60,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		MatchInterval: *interval, ConnectTokenTTL: *ctt, GameHost: *gameHost, WarmServers: *warm, MaxServers: *maxServers,
 		HeartbeatPeriod: *hb, Log: log,
 		LeaderboardsFile: *leaderboards,
+		ForwardRelay:     *fwdRelay, ForwardKeyFile: *fwdKey,
 	}
 	if *gsCmd != "" {
 		cfg.GameServerCommand = strings.Fields(*gsCmd)
