@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/atollgg/atoll/contract"
@@ -98,6 +99,9 @@ type Bus struct {
 	Conn   *nats.Conn
 	JS     jetstream.JetStream
 	stream jetstream.Stream
+
+	cancel context.CancelFunc // stops watchLeaf
+	wg     sync.WaitGroup
 }
 
 // Start starts the server, waits until JetStream has recovered its store,
@@ -123,7 +127,7 @@ func Start(ctx context.Context, cfg Config) (*Bus, error) {
 		return nil, fmt.Errorf("start bus: %w", err)
 	}
 	opts := &server.Options{
-		ServerName:      "cell-" + cfg.CellID,
+		ServerName:      "cell-" + cfg.CellID, // the hub recognises the cell by it (hub.CellServerName)
 		Host:            cfg.ClientHost,
 		Port:            cfg.ClientPort,
 		DontListen:      cfg.ClientPort == 0,
@@ -176,6 +180,12 @@ func Start(ctx context.Context, cfg Config) (*Bus, error) {
 	if err := b.enableLeaf(opts); err != nil {
 		b.stop()
 		return nil, err
+	}
+	if cfg.HubURL != "" {
+		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		b.cancel = cancel
+		b.wg.Add(1)
+		go func() { defer b.wg.Done(); b.watchLeaf(wctx) }()
 	}
 	return b, nil
 }
@@ -302,6 +312,10 @@ func (b *Bus) Shutdown(ctx context.Context) error {
 }
 
 func (b *Bus) stop() {
+	if b.cancel != nil {
+		b.cancel()
+		b.wg.Wait()
+	}
 	if b.Conn != nil {
 		b.Conn.Close()
 	}

@@ -29,11 +29,63 @@ const (
 	globalRetryMax = 30 * time.Second
 )
 
-// ensureGlobalIn creates GLOBAL_IN in the cell's domain. With a hub it
-// sources the core's GLOBAL_EVENTS, so events the core published while the
-// cell was cut off arrive when the leaf returns and stay here for the
-// cell's consumers even if the hub goes away again.
+// ensureGlobalIn creates GLOBAL_IN in the cell's domain, without its
+// source: watchLeaf attaches the source of the core's GLOBAL_EVENTS once
+// the leaf is up, so events the core published while the cell was cut off
+// arrive when the leaf returns and stay here for the cell's consumers even
+// if the hub goes away again.
 func (b *Bus) ensureGlobalIn(ctx context.Context) error {
+	_, err := b.JS.CreateOrUpdateStream(ctx, b.globalInConfig(false))
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", contract.GlobalInStream, err)
+	}
+	return nil
+}
+
+// leafWatchInterval is how often the cell looks for a new leaf connection:
+// catching up on the core's events starts at most this long after the hub
+// is back.
+const leafWatchInterval = 250 * time.Millisecond
+
+// watchLeaf (re)attaches GLOBAL_IN's source each time the leaf connection
+// is new. nats-server sets a source up by a request into the hub's domain
+// and waits 30 s for the answer; one sent while the leaf is down is lost
+// and a reconnect meanwhile does not retry it, so attaching only once the
+// leaf is up starts catch-up at once. The stream keeps the source's
+// position, so re-attaching resumes where it stopped.
+func (b *Bus) watchLeaf(ctx context.Context) {
+	var last uint64
+	t := time.NewTicker(leafWatchInterval)
+	defer t.Stop()
+	for {
+		if lz, err := b.Server.Leafz(nil); err == nil && len(lz.Leafs) > 0 && lz.Leafs[0].ID != last {
+			if err := b.reattachGlobalIn(ctx); err != nil {
+				if ctx.Err() == nil {
+					b.cfg.Log.Warn("source the core's events; retrying", "err", err)
+				}
+			} else {
+				last = lz.Leafs[0].ID
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (b *Bus) reattachGlobalIn(ctx context.Context) error {
+	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	if _, err := b.JS.UpdateStream(rctx, b.globalInConfig(false)); err != nil {
+		return err
+	}
+	_, err := b.JS.UpdateStream(rctx, b.globalInConfig(true))
+	return err
+}
+
+func (b *Bus) globalInConfig(withSource bool) jetstream.StreamConfig {
 	sc := jetstream.StreamConfig{
 		Name:        contract.GlobalInStream,
 		Description: "the core's events for every cell, sourced from the global domain",
@@ -43,7 +95,7 @@ func (b *Bus) ensureGlobalIn(ctx context.Context) error {
 		Duplicates:  DuplicateWindow,
 		Replicas:    1,
 	}
-	if b.cfg.HubURL != "" {
+	if withSource {
 		sc.Sources = []*jetstream.StreamSource{{
 			Name: contract.GlobalEventsStream,
 			External: &jetstream.ExternalStream{
@@ -52,10 +104,7 @@ func (b *Bus) ensureGlobalIn(ctx context.Context) error {
 			},
 		}}
 	}
-	if _, err := b.JS.CreateOrUpdateStream(ctx, sc); err != nil {
-		return fmt.Errorf("stream %s: %w", contract.GlobalInStream, err)
-	}
-	return nil
+	return sc
 }
 
 // ConsumeGlobal applies the core's events of one kind (global.<kind>, e.g.

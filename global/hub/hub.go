@@ -100,8 +100,12 @@ type Hub struct {
 
 	opts *server.Options // embedded server's options; the bound leaf port is written back
 
-	mu    sync.Mutex // guards following
-	cells map[string]bool
+	mu       sync.Mutex // guards following
+	cells    map[string]bool
+	attached map[string]bool // cells whose source is in CELL_EVENTS' config
+
+	cancel context.CancelFunc // stops watchLeafs
+	wg     sync.WaitGroup
 }
 
 // Validate reports every problem with c at once.
@@ -147,7 +151,7 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	h := &Hub{cfg: cfg, cells: map[string]bool{}}
+	h := &Hub{cfg: cfg, cells: map[string]bool{}, attached: map[string]bool{}}
 	var err error
 	if cfg.ExternalURL != "" {
 		err = h.connectExternal()
@@ -169,6 +173,12 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 	if err := h.ensureStreams(ctx, ids); err != nil {
 		h.stop()
 		return nil, err
+	}
+	if h.Server != nil {
+		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		h.cancel = cancel
+		h.wg.Add(1)
+		go func() { defer h.wg.Done(); h.watchLeafs(wctx) }()
 	}
 	return h, nil
 }
@@ -288,6 +298,10 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 }
 
 func (h *Hub) stop() {
+	if h.cancel != nil {
+		h.cancel()
+		h.wg.Wait()
+	}
 	if h.Conn != nil {
 		h.Conn.Close()
 	}

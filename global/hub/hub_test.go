@@ -129,30 +129,41 @@ func TestLeafWithoutValidCredentialsRefused(t *testing.T) {
 	}
 }
 
-func TestAddCellAtRunTime(t *testing.T) {
+func TestSourcesAttachWhenLeafConnects(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), hubtest.Timeout)
 	defer cancel()
-	h := hubtest.StartHub(t, hubtest.HubConfig(t.TempDir(), "eu-1"))
-	if err := h.AddCell(ctx, "ap-3"); err != nil {
-		t.Fatal(err)
+	h := hubtest.StartHub(t, hubtest.HubConfig(t.TempDir(), "eu-1", "ap-3"))
+	sources := func() []string {
+		st, err := h.JS.Stream(ctx, contract.CellEventsStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, s := range info.Config.Sources {
+			names = append(names, s.Name+"@"+s.External.APIPrefix+"|"+s.FilterSubject)
+		}
+		return names
 	}
-	st, err := h.JS.Stream(ctx, contract.CellEventsStream)
-	if err != nil {
-		t.Fatal(err)
+	if got := sources(); len(got) != 0 {
+		t.Fatalf("sources before any leaf: %v", got)
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, s := range info.Config.Sources {
-		names = append(names, s.Name+"@"+s.External.APIPrefix+"|"+s.FilterSubject)
-	}
-	want := []string{"CELL_ap-3@$JS.ap-3.API|cell.ap-3.>", "CELL_eu-1@$JS.eu-1.API|cell.eu-1.>"}
-	if len(names) != 2 || names[0] != want[0] || names[1] != want[1] {
-		t.Fatalf("sources %v, want %v", names, want)
-	}
+	hubtest.StartCell(t, hubtest.CellConfig("ap-3", t.TempDir(), h.LeafURL()))
+	want := "CELL_ap-3@$JS.ap-3.API|cell.ap-3.>"
+	hubtest.Eventually(t, "ap-3 attached", func() bool {
+		got := sources()
+		return len(got) == 1 && got[0] == want
+	})
 	if err := h.AddCell(ctx, "bad.id"); err == nil {
 		t.Fatal("AddCell accepted an invalid id")
+	}
+	if err := h.AddCell(ctx, "sa-4"); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.Cells(); len(got) != 3 || got[2] != "sa-4" {
+		t.Fatalf("cells %v", got)
 	}
 }

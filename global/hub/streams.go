@@ -47,8 +47,8 @@ func cellSource(id string) *jetstream.StreamSource {
 }
 
 func (h *Hub) cellEventsConfig() jetstream.StreamConfig {
-	ids := make([]string, 0, len(h.cells))
-	for id := range h.cells {
+	ids := make([]string, 0, len(h.attached))
+	for id := range h.attached {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
@@ -72,6 +72,11 @@ func (h *Hub) ensureStreams(ctx context.Context, cells []string) error {
 	h.mu.Lock()
 	for _, id := range cells {
 		h.cells[id] = true
+		if h.Server == nil {
+			// An external hub's leaf connections are not visible here:
+			// source every cell from the start.
+			h.attached[id] = true
+		}
 	}
 	cfg := h.cellEventsConfig()
 	h.mu.Unlock()
@@ -102,9 +107,10 @@ func (h *Hub) ensureStreams(ctx context.Context, cells []string) error {
 }
 
 // AddCell sources cell id's stream into CELL_EVENTS at run time (an
-// UpdateStream). With the embedded hub the cell also needs leaf
-// credentials, which are read at start: restart the core with the cell in
-// Config.Cells, or manage users in an external NATS.
+// UpdateStream; with the embedded hub, once its leaf connects). With the
+// embedded hub the cell also needs leaf credentials, which are read at
+// start: restart the core with the cell in Config.Cells, or manage users in
+// an external NATS.
 func (h *Hub) AddCell(ctx context.Context, id string) error {
 	if !contract.ValidCellID(id) {
 		return errors.New("hub: add cell: invalid cell id")
@@ -115,8 +121,13 @@ func (h *Hub) AddCell(ctx context.Context, id string) error {
 		return nil
 	}
 	h.cells[id] = true
+	if h.Server != nil {
+		return nil // attached by watchLeafs when its leaf connects
+	}
+	h.attached[id] = true
 	if _, err := h.JS.UpdateStream(ctx, h.cellEventsConfig()); err != nil {
 		delete(h.cells, id)
+		delete(h.attached, id)
 		return fmt.Errorf("hub: add cell %s: %w", id, err)
 	}
 	return nil
