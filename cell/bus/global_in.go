@@ -128,7 +128,7 @@ func (b *Bus) ConsumeGlobal(ctx context.Context, durable, kind string, apply fun
 	}
 	log := b.cfg.Log.With("consumer", durable, "kind", kind)
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(globalFetchBatch, jetstream.FetchMaxWait(globalFetchWait), jetstream.FetchContext(ctx))
+		batch, err := cons.Fetch(globalFetchBatch, jetstream.FetchMaxWait(globalFetchWait))
 		if err != nil {
 			if ctx.Err() != nil {
 				break

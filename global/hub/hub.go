@@ -274,6 +274,15 @@ func (h *Hub) LeafURL() string {
 	return fmt.Sprintf("nats-leaf://%s", net.JoinHostPort(host, strconv.Itoa(h.opts.LeafNode.Port)))
 }
 
+// LeafPort is the bound leaf port of the embedded hub (0 with an external
+// one), to restart it where cells dial.
+func (h *Hub) LeafPort() int {
+	if h.opts == nil {
+		return 0
+	}
+	return h.opts.LeafNode.Port
+}
+
 // Ready reports whether the connection and JetStream answer.
 func (h *Hub) Ready(ctx context.Context) error {
 	if !h.Conn.IsConnected() {

@@ -55,14 +55,26 @@ func HubConfig(dir string, cells ...string) hub.Config {
 // StartHub starts cfg and stops it at cleanup (a test may stop it earlier).
 func StartHub(t testing.TB, cfg hub.Config) *hub.Hub {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
-	defer cancel()
-	h, err := hub.Start(ctx, cfg)
+	h, err := hub.Start(startCtx(t), cfg)
 	if err != nil {
 		t.Fatalf("hubtest: start hub: %v", err)
 	}
-	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
+	t.Cleanup(func() { stop(h.Shutdown) })
 	return h
+}
+
+// startCtx bounds one start or stop by Timeout.
+func startCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// stop runs a Shutdown at cleanup, bounded by Timeout.
+func stop(shutdown func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	_ = shutdown(ctx)
 }
 
 // CellConfig is cell id's bus storing in dir, a leaf of the hub at leafURL
@@ -74,13 +86,11 @@ func CellConfig(id, dir, leafURL string) bus.Config {
 // StartCell starts cfg and stops it at cleanup (a test may stop it earlier).
 func StartCell(t testing.TB, cfg bus.Config) *bus.Bus {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
-	defer cancel()
-	b, err := bus.Start(ctx, cfg)
+	b, err := bus.Start(startCtx(t), cfg)
 	if err != nil {
 		t.Fatalf("hubtest: start cell bus: %v", err)
 	}
-	t.Cleanup(func() { _ = b.Shutdown(context.Background()) })
+	t.Cleanup(func() { stop(b.Shutdown) })
 	return b
 }
 
