@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/global/economy"
+	"github.com/atollgg/atoll/global/hub"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/internal/authn"
@@ -67,6 +68,13 @@ type Config struct {
 	// ATOLL_STRIPE_*); the zero value disables top-ups.
 	Payments payments.Settings
 	// --- end economy & payments ---
+	// --- bus ---
+	// Hub is the NATS hub cells join as leaves (ATOLL_HUB_*): embedded, or
+	// an operator's NATS with Hub.ExternalURL. Nil means no hub: nothing
+	// consumes the cells' events and erasures do not reach the cells.
+	// Hub.DataDir empty means DataDir; Hub.Log nil means Log.
+	Hub *hub.Config
+	// --- end bus ---
 	// DebugAddr, when set, serves Go's profiler on this separate (never
 	// public) address; empty disables it.
 	DebugAddr string
@@ -108,6 +116,15 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	// --- end economy & payments ---
+	if c.Hub != nil {
+		h := *c.Hub
+		if h.DataDir == "" {
+			h.DataDir = c.DataDir
+		}
+		if err := h.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
