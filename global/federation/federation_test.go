@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // openDB is a fresh global schema plus the test handler's table, which has
 // no unique key: an event applied twice shows as two rows.
-func openDB(t *testing.T) *db.DB {
+func openDB(t testing.TB) *db.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), hubtest.Timeout)
 	defer cancel()
@@ -364,4 +364,47 @@ func TestEnqueueRejectsBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkApply measures events applied per second through the framework
+// (one transaction each: marker plus a one-row effect) from a cell's
+// stream, sourced over a real leaf connection into CELL_EVENTS.
+func BenchmarkApply(b *testing.B) {
+	d := openDB(b)
+	h := hubtest.StartHub(b, hubtest.HubConfig(b.TempDir(), "eu-1"))
+	eu := hubtest.StartCell(b, hubtest.CellConfig("eu-1", b.TempDir(), h.LeafURL()))
+	ctx, cancel := context.WithTimeout(context.Background(), hubtest.SourceTimeout)
+	defer cancel()
+	for i := 0; i < b.N; i++ {
+		if _, err := eu.Publish(ctx, contract.KindMatchCompleted, []byte("ok"), fmt.Sprintf("bench-%d", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st, err := h.JS.Stream(ctx, contract.CellEventsStream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hubtest.EventuallyWithin(b, hubtest.SourceTimeout, "sourced", func() bool {
+		info, err := st.Info(ctx)
+		return err == nil && info.State.Msgs == uint64(b.N)
+	})
+	rec := &recorder{fails: map[string]int{}}
+	b.ResetTimer()
+	f, err := federation.New(federation.Config{DB: d, JS: h.JS, Log: obs.Discard()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Handle("test", contract.KindMatchCompleted, rec.apply); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = f.Shutdown(context.Background()) }()
+	hubtest.EventuallyWithin(b, hubtest.SourceTimeout, "applied", func() bool {
+		var n int
+		return d.Pool.QueryRow(ctx, `SELECT count(*) FROM fedtest_effects`).Scan(&n) == nil && n == b.N
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
