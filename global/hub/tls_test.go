@@ -88,3 +88,24 @@ func TestLeafOverMutualTLS(t *testing.T) {
 		t.Fatalf("sourced %s", msgs[0].Subject)
 	}
 }
+
+// TestLeafWithoutClientCertificateRefused: a cell configured without TLS
+// files against a hub requiring client certificates never joins.
+func TestLeafWithoutClientCertificateRefused(t *testing.T) {
+	ca, hc, hk, _, _ := writePKI(t, t.TempDir())
+	watch := hubtest.NewLogWatch()
+	cfg := hubtest.HubConfig(t.TempDir(), "eu-1")
+	cfg.TLS = hub.TLSFiles{Cert: hc, Key: hk, CA: ca}
+	cfg.Log = watch.Logger()
+	h := hubtest.StartHub(t, cfg)
+	refused := watch.Wait("Leafnode connection closed: TLS Handshake Failure")
+	b := hubtest.StartCell(t, hubtest.CellConfig("eu-1", t.TempDir(), h.LeafURL()))
+	select {
+	case <-refused:
+	case <-time.After(hubtest.Timeout):
+		t.Fatal("the hub never refused the leaf connection")
+	}
+	if b.LeafConnected() || h.Server.NumLeafNodes() != 0 {
+		t.Fatal("a leaf without a client certificate connected")
+	}
+}
