@@ -10,6 +10,7 @@ import (
 
 	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/global/economy"
+	"github.com/atollgg/atoll/global/hub"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/payments"
@@ -102,6 +103,13 @@ type Config struct {
 	// cell as healthy.
 	ConsulAddr, ConsulToken string
 	// --- end routing ---
+	// --- bus ---
+	// Hub is the NATS hub cells join as leaves (ATOLL_HUB_*): embedded, or
+	// an operator's NATS with Hub.ExternalURL. Nil means no hub: nothing
+	// consumes the cells' events and erasures do not reach the cells.
+	// Hub.DataDir empty means DataDir; Hub.Log nil means Log.
+	Hub *hub.Config
+	// --- end bus ---
 	// DebugAddr, when set, serves Go's profiler on this separate (never
 	// public) address; empty disables it.
 	DebugAddr string
@@ -148,6 +156,15 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	// --- end progression ---
+	if c.Hub != nil {
+		h := *c.Hub
+		if h.DataDir == "" {
+			h.DataDir = c.DataDir
+		}
+		if err := h.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
