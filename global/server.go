@@ -169,6 +169,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Identity.Routes(s.mux, s.wrap)
+	s.Identity.SuspensionRoutes(s.mux, s.wrap, cfg.AdminToken) // telemetry: anti-cheat suspensions
 	s.Players.Routes(s.mux, s.wrap)
 	if err := s.addServices(); err != nil {
 		return nil, err
