@@ -145,10 +145,10 @@ func (s *Sink) Step(ctx context.Context, cons jetstream.Consumer) error {
 
 // row is one event as stored.
 type row struct {
-	ts, received                                          time.Time
-	id                                                    uuid.UUID
+	ts, received                                       time.Time
+	id                                                 uuid.UUID
 	cell, sender, senderID, player, session, eventType string
-	payload                                               []byte
+	payload                                            []byte
 }
 
 // errPoison marks a batch no retry can store.
@@ -200,4 +200,26 @@ func (s *Sink) decode(msg jetstream.Msg) ([]row, error) {
 		}
 	}
 	return rows, nil
+}
+
+// Drain consumes until the consumer has nothing pending or in flight: a
+// one-shot catch-up (tests, tools). Unlike Run it returns the first
+// failed step's error.
+func (s *Sink) Drain(ctx context.Context) error {
+	cons, err := s.setup(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		if err := s.Step(ctx, cons); err != nil {
+			return err
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("consumer info: %w", err)
+		}
+		if info.NumPending == 0 && info.NumAckPending == 0 {
+			return nil
+		}
+	}
 }
