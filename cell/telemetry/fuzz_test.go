@@ -1,6 +1,9 @@
 package telemetry
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -50,6 +53,40 @@ func FuzzDecode(f *testing.F) {
 					t.Fatal("event without id")
 				}
 			}
+			checkEncoding(t, &b)
 		}
 	})
+}
+
+// checkEncoding checks appendBatch against encoding/json: the same bytes
+// once payloads are compacted, and the same batch decoded back.
+func checkEncoding(t *testing.T, b *contract.TelemetryBatch) {
+	t.Helper()
+	got := appendBatch(nil, b)
+	want, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, got); err != nil {
+		t.Fatalf("appendBatch wrote invalid JSON %q: %v", got, err)
+	}
+	if !bytes.Equal(compact.Bytes(), want) {
+		t.Fatalf("appendBatch\n%s\nencoding/json\n%s", compact.Bytes(), want)
+	}
+	var back contract.TelemetryBatch
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(mustRoundTrip(t, want), back) {
+		t.Fatalf("round trip differs:\n%+v\n%+v", back, mustRoundTrip(t, want))
+	}
+}
+
+func mustRoundTrip(t *testing.T, data []byte) contract.TelemetryBatch {
+	var b contract.TelemetryBatch
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

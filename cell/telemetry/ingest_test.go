@@ -288,3 +288,12 @@ func TestFloodKeepsEveryAcceptedEvent(t *testing.T) {
 	}
 	t.Logf("statuses %v, %d batches stored", statuses, len(seenBatches))
 }
+
+func TestEncodingMatchesEncodingJSON(t *testing.T) {
+	now := time.Date(2026, 12, 6, 3, 4, 5, 123456789, time.UTC)
+	for _, s := range []string{"plain", "", "quote\" back\\slash", "ctl\x01\n\t\r\b\f", "<html>&amp;", "bad\xffutf8", "sep\u2028\u2029", "ünïcødé 🎮"} {
+		b := contract.TelemetryBatch{CellID: "c", Region: s, Sender: contract.SenderClient, SenderID: s, BatchID: "b", ReceivedAt: now,
+			Events: []contract.TelemetryEvent{{EventID: "e", PlayerID: s, SessionID: s, EventType: "a.b", Payload: json.RawMessage(`{"k":"v"}`), Timestamp: now}, {EventID: "f", EventType: "c"}}}
+		checkEncoding(t, &b)
+	}
+}
