@@ -11,6 +11,9 @@ type metrics struct {
 	suspensions prometheus.Counter
 	ruleSkipped prometheus.Counter
 	expired     prometheus.Counter
+	// copyConflicts counts COPYs that met a stored event (a redelivery)
+	// and went through staging instead.
+	copyConflicts prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -43,9 +46,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "atoll_telemetry_sink_expired_total",
 			Help: "Partitions dropped (PostgreSQL) or rows deleted (CockroachDB) by retention.",
 		}),
+		copyConflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "atoll_telemetry_sink_copy_conflicts_total",
+			Help: "Bulk writes that met already stored events (redeliveries) and deduplicated through staging.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.batches, m.events, m.lag, m.flags, m.suspensions, m.ruleSkipped, m.expired)
+		reg.MustRegister(m.batches, m.events, m.lag, m.flags, m.suspensions, m.ruleSkipped, m.expired, m.copyConflicts)
 	}
 	return m
 }

@@ -88,10 +88,25 @@ func (s *Sink) setup(ctx context.Context) (jetstream.Consumer, error) {
 // Step fetches up to FetchMessages batches, stores them and acks them. A
 // failed transaction naks its batches for redelivery after retryDelay.
 func (s *Sink) Step(ctx context.Context, cons jetstream.Consumer) error {
-	batch, err := cons.Fetch(s.cfg.FetchMessages, jetstream.FetchMaxWait(fetchWait))
+	// What is there now, without waiting to fill the batch (a backlog fills
+	// it at once); only an idle stream waits, up to fetchWait.
+	batch, err := cons.FetchNoWait(s.cfg.FetchMessages)
 	if err != nil {
 		return fmt.Errorf("fetch: %w", err)
 	}
+	if n, err := s.consume(ctx, batch); n > 0 || err != nil {
+		return err
+	}
+	if batch, err = cons.Fetch(s.cfg.FetchMessages, jetstream.FetchMaxWait(fetchWait)); err != nil {
+		return fmt.Errorf("fetch: %w", err)
+	}
+	_, err = s.consume(ctx, batch)
+	return err
+}
+
+// consume stores one fetch's batches and returns how many messages it saw.
+func (s *Sink) consume(ctx context.Context, batch jetstream.MessageBatch) (int, error) {
+	seen := 0
 	var pending []jetstream.Msg
 	var rows []row
 	flush := func() error {
@@ -118,6 +133,7 @@ func (s *Sink) Step(ctx context.Context, cons jetstream.Consumer) error {
 	}
 	var firstErr error
 	for msg := range batch.Messages() {
+		seen++
 		if md, err := msg.Metadata(); err == nil {
 			s.metrics.lag.Set(float64(md.NumPending))
 		}
@@ -140,7 +156,7 @@ func (s *Sink) Step(ctx context.Context, cons jetstream.Consumer) error {
 	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && firstErr == nil {
 		firstErr = fmt.Errorf("fetch: %w", err)
 	}
-	return firstErr
+	return seen, firstErr
 }
 
 // row is one event as stored.
@@ -202,6 +218,10 @@ func (s *Sink) decode(msg jetstream.Msg) ([]row, error) {
 	return rows, nil
 }
 
+// drainPoll is how often Drain looks at a consumer whose only pending
+// messages are acks on their way: they land within milliseconds.
+const drainPoll = 20 * time.Millisecond
+
 // Drain consumes until the consumer has nothing pending or in flight: a
 // one-shot catch-up (tests, tools). Unlike Run it returns the first
 // failed step's error.
@@ -211,15 +231,25 @@ func (s *Sink) Drain(ctx context.Context) error {
 		return err
 	}
 	for {
-		if err := s.Step(ctx, cons); err != nil {
-			return err
-		}
 		info, err := cons.Info(ctx)
 		if err != nil {
 			return fmt.Errorf("consumer info: %w", err)
 		}
 		if info.NumPending == 0 && info.NumAckPending == 0 {
 			return nil
+		}
+		if info.NumPending == 0 {
+			// Only acks in flight (or naks waiting out their delay):
+			// look again shortly rather than block in a fetch.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(drainPoll):
+			}
+			continue
+		}
+		if err := s.Step(ctx, cons); err != nil {
+			return err
 		}
 	}
 }

@@ -15,9 +15,10 @@ import (
 // columns of telemetry_events, in the order rows are copied.
 var columns = []string{"ts", "event_id", "cell_id", "sender", "sender_id", "player_id", "session_id", "event_type", "payload", "received_at"}
 
-// Staging on PostgreSQL: COPY into a session-local temporary table (no
-// constraint to fail the COPY), then one INSERT ... ON CONFLICT DO NOTHING
-// moves what is new into the log. ON COMMIT DELETE ROWS empties it at every
+// Staging on PostgreSQL, when a COPY straight into the log hit a
+// duplicate: COPY into a session-local temporary table (no constraint to
+// fail the COPY), then one INSERT ... ON CONFLICT DO NOTHING moves what is
+// new into the log. ON COMMIT DELETE ROWS empties it at every
 // commit, and a rolled-back transaction (RunTx's retry) leaves it empty too.
 const (
 	createStageSQL = `CREATE TEMP TABLE IF NOT EXISTS telemetry_stage (LIKE telemetry_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`
@@ -84,6 +85,27 @@ func (s *Sink) insertBulk(ctx context.Context, tx pgx.Tx, rows []row) (int64, er
 		ids, err := insertReturning(ctx, tx, rows)
 		return int64(len(ids)), err
 	}
+	// The common case has no duplicate: COPY straight into the log, in a
+	// savepoint. A redelivered batch fails it on the primary key; then the
+	// savepoint rolls back and the staging path skips what is stored.
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("savepoint: %w", err)
+	}
+	n, err := sp.CopyFrom(ctx, pgx.Identifier{"telemetry_events"}, columns, &copySource{rows: rows, i: -1})
+	if err == nil {
+		if err := sp.Commit(ctx); err != nil {
+			return 0, fmt.Errorf("release savepoint: %w", err)
+		}
+		return n, nil
+	}
+	if rerr := sp.Rollback(ctx); rerr != nil {
+		return 0, fmt.Errorf("roll back to savepoint: %w", rerr)
+	}
+	if !db.IsUniqueViolation(err, "") {
+		return 0, fmt.Errorf("copy into the log: %w", err)
+	}
+	s.metrics.copyConflicts.Inc()
 	if _, err := tx.Exec(ctx, createStageSQL); err != nil {
 		return 0, fmt.Errorf("staging table: %w", err)
 	}
