@@ -11,6 +11,7 @@ import (
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/payments"
+	"github.com/atollgg/atoll/global/telemetry"
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/password"
 	"github.com/atollgg/atoll/internal/ratelimit"
@@ -67,6 +68,9 @@ type Config struct {
 	// ATOLL_STRIPE_*); the zero value disables top-ups.
 	Payments payments.Settings
 	// --- end economy & payments ---
+	// Telemetry is the telemetry sink (hub URL, retention, anti-cheat
+	// rules); the zero value disables it.
+	Telemetry telemetry.Settings
 	// DebugAddr, when set, serves Go's profiler on this separate (never
 	// public) address; empty disables it.
 	DebugAddr string
@@ -108,6 +112,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	// --- end economy & payments ---
+	if err := c.Telemetry.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/atollgg/atoll/global/players"
 	"github.com/atollgg/atoll/global/ratings"
 	"github.com/atollgg/atoll/global/schema"
+	"github.com/atollgg/atoll/global/telemetry"
 	"github.com/atollgg/atoll/internal/db"
 	"github.com/atollgg/atoll/internal/httpx"
 	"github.com/atollgg/atoll/internal/obs"
@@ -272,6 +273,15 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Info("re-sealed emails with the active PII key", "rows", n, "kid", s.PII.ActiveID())
 		}
 	}()
+	if s.cfg.Telemetry.NATSURL != "" { // telemetry sink: the hub's cells' telemetry into the event log
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := telemetry.Run(rctx, s.cfg.Telemetry, s.DB, identity.Suspend, s.log, s.Registry); err != nil {
+				s.log.Error("telemetry sink stopped", "err", err)
+			}
+		}()
+	}
 	if s.cfg.KeyRotation > 0 {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.rotateKeys(rctx) }()

@@ -38,6 +38,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	maxServers := f.Int("max-servers", 0, "maximum game servers (0: default)")
 	hb := f.Duration("heartbeat-period", 0, "game-server heartbeat period (0: 2s)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
+	applyTelemetry := telemetryIngestFlags(f)
 	f.markSecret("service-token", "consul-token")
 	if err := f.parse(args); err != nil {
 		return err
@@ -52,6 +53,9 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		NATSPort: *natsPort, NATSHost: *natsHost, HubURL: *hub, ModesFile: *modes, DefaultRating: *rating,
 		MatchInterval: *interval, ConnectTokenTTL: *ctt, GameHost: *gameHost, WarmServers: *warm, MaxServers: *maxServers,
 		HeartbeatPeriod: *hb, Log: log,
+	}
+	if err := applyTelemetry(&cfg); err != nil {
+		return err
 	}
 	if *gsCmd != "" {
 		cfg.GameServerCommand = strings.Fields(*gsCmd)

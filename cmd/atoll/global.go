@@ -57,6 +57,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	payTolerance := f.Duration("payments-webhook-tolerance", 0, "webhook timestamp tolerance (0: default)")
 	debugAddr := f.String("debug-addr", "", "serve Go's profiler on this separate, non-public address (empty: off)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
+	telemetrySettings := telemetrySinkFlags(f)
 	f.markSecret("admin-token", "cell-tokens", "pii-keys", "pii-index-key", "database-url", "payments-webhook-secrets", "stripe-secret-key")
 	build := func() (global.Config, error) {
 		log, err := obs.NewLogger(stderr, *logLevel)
@@ -70,6 +71,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 			PrimaryRegion: *primary, DebugAddr: *debugAddr, Log: log,
 		}
 		cfg.Economy.CatalogFile, cfg.Economy.CatalogRefresh = *catalog, *catalogRefresh
+		cfg.Telemetry = telemetrySettings()
 		if *currencies != "" {
 			if cfg.Economy.Currencies, err = economy.ParseCurrencies(*currencies); err != nil {
 				return cfg, err

@@ -39,12 +39,22 @@ func New(cfg Config) (*Sink, error) {
 func Subject() string { return contract.CellSubject("*", contract.KindTelemetry) }
 
 // Run consumes until ctx ends, and runs retention every
-// RetentionInterval. It returns nil when ctx ends, or the error that kept
-// it from starting (the stream or the dead-letter stream unreachable).
+// RetentionInterval. It returns nil when ctx ends. Until the stream is
+// reachable (the hub starting, its stream not created yet) it retries
+// every retryDelay.
 func (s *Sink) Run(ctx context.Context) error {
-	cons, err := s.setup(ctx)
-	if err != nil {
-		return err
+	var cons jetstream.Consumer
+	for {
+		var err error
+		if cons, err = s.setup(ctx); err == nil {
+			break
+		}
+		s.log.Warn("telemetry sink not started yet", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(retryDelay):
+		}
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
