@@ -56,8 +56,8 @@ func DefaultServerLimits() Limits {
 		Rate: ratelimit.Rate{Events: 50, Per: time.Second, Burst: 200}}
 }
 
-// withDefaults fills zero fields from def; a zero Rate stays Off only when
-// the caller set every other field (an explicit Limits), else def's Rate.
+// withDefaults returns def for the zero Limits, and otherwise fills l's
+// zero sizes from def; l's Rate is kept as set (its zero value is Off).
 func (l Limits) withDefaults(def Limits) Limits {
 	if l == (Limits{}) {
 		return def
