@@ -118,7 +118,9 @@ func (s *Sink) Step(ctx context.Context, cons jetstream.Consumer) error {
 func (s *Sink) consume(ctx context.Context, batch jetstream.MessageBatch) (int, error) {
 	seen := 0
 	var pending []jetstream.Msg
-	var rows []row
+	// Sized for a full transaction: growing it copied every row several
+	// times (a quarter of the sink's CPU).
+	rows := make([]row, 0, s.cfg.MaxTxEvents+maxEventsPerBatch)
 	flush := func() error {
 		if len(pending) == 0 {
 			return nil
@@ -176,6 +178,11 @@ type row struct {
 	cell, sender, senderID, player, session, eventType string
 	payload                                            []byte
 }
+
+// maxEventsPerBatch is the most events a cell puts in one batch (its game
+// servers' limit), the slack a transaction's row buffer needs past
+// MaxTxEvents.
+const maxEventsPerBatch = 1000
 
 // errPoison marks a batch no retry can store.
 var errPoison = errors.New("undecodable telemetry batch")

@@ -175,11 +175,14 @@ func (c *copySource) Next() bool { c.i++; return c.i < len(c.rows) }
 func (c *copySource) Err() error { return nil }
 func (c *copySource) Values() ([]any, error) {
 	r := &c.rows[c.i]
+	// A [16]byte, not the uuid.UUID: pgx would take its driver.Valuer path
+	// (format to a string, parse it back) for every row. A payload is
+	// passed as the raw JSON bytes it is; nil is NULL.
 	var payload any
 	if r.payload != nil {
-		payload = string(r.payload)
+		payload = []byte(r.payload)
 	}
-	c.vals = [10]any{r.ts, r.id, r.cell, r.sender, r.senderID, r.player, r.session, r.eventType, payload, r.received}
+	c.vals = [10]any{r.ts, [16]byte(r.id), r.cell, r.sender, r.senderID, r.player, r.session, r.eventType, payload, r.received}
 	return c.vals[:], nil
 }
 
