@@ -34,6 +34,14 @@ const (
 	DefaultRetention = 30 * 24 * time.Hour
 	// DefaultRetentionInterval runs retention hourly; partitions are days.
 	DefaultRetentionInterval = time.Hour
+	// DefaultWorkers is two fetch-and-store loops: one decodes and fetches
+	// while the other's transaction runs in the database. Duplicates
+	// across them are safe: the second COPY waits on the first's key and
+	// falls back to the deduplicating path.
+	DefaultWorkers = 2
+	// maxWorkers bounds Workers: each holds a database connection and a
+	// transaction's rows in memory.
+	maxWorkers = 16
 )
 
 // Timings of the consumer.
@@ -83,6 +91,9 @@ type Config struct {
 	// RetentionInterval is how often retention runs; zero means
 	// DefaultRetentionInterval.
 	RetentionInterval time.Duration
+	// Workers is Run's concurrent fetch-and-store loops; zero means
+	// DefaultWorkers.
+	Workers int
 	// Rules are the anti-cheat rules; the zero value means DefaultRules().
 	Rules Rules
 	// Suspend suspends players the rules condemn; nil only flags them.
@@ -123,6 +134,9 @@ func (c *Config) fill() error {
 	if c.RetentionInterval == 0 {
 		c.RetentionInterval = DefaultRetentionInterval
 	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
 	if c.Rules == (Rules{}) {
 		c.Rules = DefaultRules()
 	}
@@ -133,6 +147,8 @@ func (c *Config) fill() error {
 		c.Now = time.Now
 	}
 	switch {
+	case c.Workers < 1 || c.Workers > maxWorkers:
+		return fmt.Errorf("telemetry sink: workers %d, want 1 to %d", c.Workers, maxWorkers)
 	case c.FetchMessages < 1 || c.MaxTxEvents < 1:
 		return fmt.Errorf("telemetry sink: fetch messages %d and max tx events %d must be positive", c.FetchMessages, c.MaxTxEvents)
 	case c.Retention < 24*time.Hour:

@@ -57,12 +57,23 @@ func (s *Sink) Run(ctx context.Context) error {
 		}
 	}
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(1 + s.cfg.Workers)
 	go func() { // owned by Run: ends with ctx
 		defer wg.Done()
 		s.retentionLoop(ctx)
 	}()
-	defer wg.Wait()
+	for range s.cfg.Workers {
+		go func() { // owned by Run: ends with ctx
+			defer wg.Done()
+			s.work(ctx, cons)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// work runs steps until ctx ends, pausing retryDelay after a failed one.
+func (s *Sink) work(ctx context.Context, cons jetstream.Consumer) {
 	for ctx.Err() == nil {
 		if err := s.Step(ctx, cons); err != nil && ctx.Err() == nil {
 			s.log.Warn("telemetry sink step", "err", err)
@@ -72,7 +83,6 @@ func (s *Sink) Run(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
 }
 
 // setup creates the dead-letter stream and the durable consumer.

@@ -168,3 +168,46 @@ func TestRetentionDropsOldPartitions(t *testing.T) {
 		t.Fatalf("%d rows after a late batch, want 20", n)
 	}
 }
+
+// TestConcurrentWorkersExactlyOnce runs the sink's Run with several workers
+// over a stream where every batch is stored twice, so copies of one event
+// race in concurrent transactions: each event is in the log once.
+func TestConcurrentWorkersExactlyOnce(t *testing.T) {
+	d := openDB(t)
+	r := newStream(t)
+	now := time.Now().UTC()
+	want := 0
+	for i := range 40 {
+		b := batch(contract.SenderClient, fmt.Sprintf("00000000-0000-4000-8000-%012d", i), 100, now)
+		want += len(b.Events)
+		data := encode(t, b)
+		r.publish(t, testCell, data, b.BatchID)
+		r.publish(t, testCell, data, b.BatchID+"-again")
+	}
+	s := newSink(t, d, r, "workers", func(c *telemetry.Config) { c.Workers = 4; c.FetchMessages = 3 })
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }() // owned by the test: ends with stop
+	for {
+		cons, err := r.js.Consumer(ctx, contract.CellEventsStream, "workers")
+		if err == nil {
+			if info, err := cons.Info(ctx); err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Stream == 80 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the sink never acked every batch")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, d, `SELECT count(*) FROM telemetry_events`); n != want {
+		t.Fatalf("%d rows, want %d", n, want)
+	}
+}
