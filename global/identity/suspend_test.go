@@ -33,8 +33,10 @@ func TestSuspension(t *testing.T) {
 	}
 	login := map[string]string{"username": "suspect", "password": goodPassword}
 	for name, call := range map[string]func() globaltest.Response{
-		"login":   func() globaltest.Response { return c.Do(t, "POST", "/auth/login", "", login) },
-		"refresh": func() globaltest.Response { return c.Do(t, "POST", "/auth/refresh", "", map[string]string{"refresh_token": p.Refresh}) },
+		"login": func() globaltest.Response { return c.Do(t, "POST", "/auth/login", "", login) },
+		"refresh": func() globaltest.Response {
+			return c.Do(t, "POST", "/auth/refresh", "", map[string]string{"refresh_token": p.Refresh})
+		},
 	} {
 		if r := call(); r.Status != http.StatusForbidden || r.ErrorCode() != identity.CodeAccountSuspended {
 			t.Fatalf("%s while suspended: %d %s", name, r.Status, r.Body)
