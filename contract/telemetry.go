@@ -51,7 +51,7 @@ type TelemetryBatch struct {
 // TelemetryEvent is one event of a batch.
 type TelemetryEvent struct {
 	// EventID is unique across senders: the cell derives it from the
-	// sender and the sender's own event id (see TelemetryEventID), so a
+	// sender and the sender's own event id (cell/telemetry.EventID), so a
 	// client cannot collide with another sender's events.
 	EventID string `json:"event_id"`
 	// PlayerID is whom the event is about; a client's events are always
