@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/atollgg/atoll/cell/fleet"
@@ -187,7 +188,7 @@ func (in *Ingest) FleetSink() fleet.TelemetrySink {
 				ts = now
 			}
 			b.Events[i] = contract.TelemetryEvent{
-				EventID: EventID(contract.SenderServer, t.ServerID, t.BatchID+"#"+fmt.Sprint(i)), PlayerID: e.PlayerID,
+				EventID: EventID(contract.SenderServer, t.ServerID, t.BatchID+"#"+strconv.Itoa(i)), PlayerID: e.PlayerID,
 				SessionID: t.SessionID, EventType: e.Kind, Payload: e.Data, Timestamp: ts.UTC(),
 			}
 		}
