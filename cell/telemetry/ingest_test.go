@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atollgg/atoll/cell/fleet"
 	"github.com/atollgg/atoll/contract"
+	"github.com/atollgg/atoll/gameserver/sdk"
 	"github.com/atollgg/atoll/internal/ratelimit"
 )
 
@@ -295,5 +298,37 @@ func TestEncodingMatchesEncodingJSON(t *testing.T) {
 		b := contract.TelemetryBatch{CellID: "c", Region: s, Sender: contract.SenderClient, SenderID: s, BatchID: "b", ReceivedAt: now,
 			Events: []contract.TelemetryEvent{{EventID: "e", PlayerID: s, SessionID: s, EventType: "a.b", Payload: json.RawMessage(`{"k":"v"}`), Timestamp: now}, {EventID: "f", EventType: "c"}}}
 		checkEncoding(t, &b)
+	}
+}
+
+// TestFleetSinkSpeaksTheContract publishes an SDK-port batch the way the
+// fleet hands it over: the same contract, once per batch id.
+func TestFleetSinkSpeaksTheContract(t *testing.T) {
+	g := newRig(t, nil)
+	sink := g.ingest.FleetSink()
+	now := time.Now().UTC()
+	tm := fleet.Telemetry{BatchID: "sdk-1", SessionID: testSession, ServerID: testServer, Mode: "duel", Events: []sdk.TelemetryEvent{
+		{Kind: contract.TelemetryViolation, PlayerID: testPlayers[0], At: now, Data: json.RawMessage(`{"violation":"speed"}`)},
+		{Kind: contract.TelemetryKick, PlayerID: testPlayers[0], At: now.Add(time.Hour)},
+	}}
+	for range 2 { // a re-sent batch is stored once
+		if err := sink(context.Background(), tm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := g.stored(t)
+	if len(stored) != 1 {
+		t.Fatalf("%d batches stored, want 1", len(stored))
+	}
+	b := stored[0]
+	if b.Sender != contract.SenderServer || b.SenderID != testServer || b.GameMode != "duel" || len(b.Events) != 2 {
+		t.Fatalf("stored %+v", b)
+	}
+	e := b.Events[0]
+	if e.EventType != contract.TelemetryViolation || e.PlayerID != testPlayers[0] || e.SessionID != testSession || string(e.Payload) != `{"violation":"speed"}` {
+		t.Errorf("event %+v", e)
+	}
+	if b.Events[1].Timestamp.After(b.ReceivedAt) {
+		t.Errorf("future timestamp %v not clamped", b.Events[1].Timestamp)
 	}
 }
