@@ -187,6 +187,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Identity.Routes(s.mux, s.wrap)
+	s.Identity.SuspensionRoutes(s.mux, s.wrap, cfg.AdminToken) // telemetry: anti-cheat suspensions
 	s.Players.Routes(s.mux, s.wrap)
 	if err := s.addBus(sctx); err != nil {
 		return nil, err
@@ -359,6 +360,7 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	s.startTelemetrySink(rctx)
 	if s.cfg.KeyRotation > 0 {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.rotateKeys(rctx) }()

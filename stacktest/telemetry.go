@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/atollgg/atoll/cell"
+	"github.com/atollgg/atoll/contract"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -13,9 +14,8 @@ import (
 // match sends a few dozen batches.
 const maxTelemetryMessages = 1000
 
-// TelemetryMessage is one batch of a game server's telemetry as the cell
-// publishes it.
-type TelemetryMessage = cell.TelemetryMessage
+// TelemetryMessage is one batch of telemetry as the cell publishes it.
+type TelemetryMessage = contract.TelemetryBatch
 
 // Telemetry reads the telemetry the stack's cell has published so far, so
 // tests under gameserver/ check it without importing the cell.

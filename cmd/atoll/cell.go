@@ -53,6 +53,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fwdRelay := f.String("forward-relay", "", "host:port of the region's relay; players get it instead of game servers' addresses")
 	fwdKey := f.String("forward-key-file", "", "hex key shared with the region's relays (with --forward-relay)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
+	applyTelemetry := telemetryIngestFlags(f)
 	f.markSecret("service-token", "consul-token", "nats-password", "hub-secret")
 	if err := f.parse(args); err != nil {
 		return err
@@ -71,6 +72,9 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ForwardRelay:     *fwdRelay, ForwardKeyFile: *fwdKey,
 		NATSUser: *natsUser, NATSPassword: *natsPass, HubSecret: *hubSecret, HubCreds: *hubCreds,
 		HubTLS: bus.TLSFiles{Cert: *hubCert, Key: *hubKey, CA: *hubCA},
+	}
+	if err := applyTelemetry(&cfg); err != nil {
+		return err
 	}
 	if *gsCmd != "" {
 		cfg.GameServerCommand = strings.Fields(*gsCmd)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/gameserver/arena"
 	"github.com/atollgg/atoll/gameserver/arenagame"
 	"github.com/atollgg/atoll/gameserver/client"
@@ -151,14 +152,17 @@ func TestJourneysThroughTheStack(t *testing.T) {
 	cheater := results[3].PlayerID
 	seen := map[string]int{}
 	for _, m := range st.Telemetry(ctx, t) {
-		if m.SessionID != session || m.GameMode != stacktest.Mode {
-			t.Errorf("telemetry for session %s mode %s, want %s %s", m.SessionID, m.GameMode, session, stacktest.Mode)
+		if m.Sender != contract.SenderServer || m.GameMode != stacktest.Mode {
+			t.Errorf("telemetry from %s mode %s, want server %s", m.Sender, m.GameMode, stacktest.Mode)
 		}
 		for _, e := range m.Events {
+			if e.SessionID != session {
+				t.Errorf("telemetry for session %s, want %s", e.SessionID, session)
+			}
 			if e.PlayerID != cheater {
 				t.Errorf("an honest player was flagged: %+v", e)
 			}
-			seen[e.Kind]++
+			seen[e.EventType]++
 		}
 	}
 	if seen[arenagame.TelemetryViolation] == 0 || seen[arenagame.TelemetryKick] != 1 {
