@@ -17,7 +17,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/atoll
 
 deps:
-	@bash scripts/install-deps.sh --consul --chromium
+	@bash scripts/install-deps.sh --consul --chromium --netns
 
 vet:
 	$(GO) vet ./...

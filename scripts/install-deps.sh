@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` and `make demo` need on a fresh Debian machine:
 # the PostgreSQL server binaries (tests start throwaway servers from them)
-# and, with --consul, a Consul agent built from the Go module proxy.
+# and, with --consul, a Consul agent built from the Go module proxy; --chromium
+# and --netns add the browser and iproute2 for the browser and routing tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +39,10 @@ for arg in "$@"; do
 		;;
 	--chromium)
 		command -v chromium >/dev/null 2>&1 || apt_install chromium
+		;;
+	--netns)
+		# The routing test builds network namespaces joined by veth links.
+		command -v ip >/dev/null 2>&1 || apt_install iproute2
 		;;
 	esac
 done
