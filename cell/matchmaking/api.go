@@ -79,13 +79,16 @@ func (s *Service) handleJoin(w http.ResponseWriter, r *http.Request) error {
 		rating = max(min(rating, matchmaker.MaxAbsRating), -matchmaker.MaxAbsRating)
 		t.Players = append(t.Players, matchmaker.Player{ID: p, Rating: rating})
 	}
+	// Once enqueued the ticket belongs to the match loop, which rewrites it
+	// under s.mu: answer from copies taken before.
+	id, mode := t.ID, t.Mode
 	if err := s.enqueue(t); err != nil {
 		return err
 	}
-	s.metrics.joined.WithLabelValues(t.Mode).Inc()
+	s.metrics.joined.WithLabelValues(mode).Inc()
 	s.notify(players...)
 	s.poke()
-	httpx.WriteJSON(w, http.StatusAccepted, JoinResponse{TicketID: t.ID, Status: StatusQueued})
+	httpx.WriteJSON(w, http.StatusAccepted, JoinResponse{TicketID: id, Status: StatusQueued})
 	return nil
 }
 
