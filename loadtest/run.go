@@ -25,10 +25,10 @@ const (
 	// stopGrace is how long players get to finish their step after the
 	// run's deadline before their connections are cut.
 	stopGrace = 5 * time.Second
-	// defaultBatch is the telemetry scenario's events per batch: the
-	// cell's per-batch limit is larger, and a batch this size amortises a
-	// request over many events as game clients do.
-	defaultBatch = 100
+	// DefaultBatch is the telemetry scenario's events per batch: a player's
+	// batch may hold 100 events (the cell's limit), and a full batch
+	// amortises a request over many events as game clients do.
+	DefaultBatch = 100
 	// defaultMode is the game mode of the match scenarios.
 	defaultMode = "duel"
 )
@@ -70,7 +70,8 @@ type Options struct {
 	Duration time.Duration
 	// Mode is the game mode of the match scenarios; empty means "duel".
 	Mode string
-	// Batch is the telemetry scenario's events per batch; zero means 100.
+	// Batch is the telemetry scenario's events per batch; zero means
+	// DefaultBatch.
 	Batch int
 	// SLOs are checked against the report (see ParseSLO).
 	SLOs []SLO
@@ -94,7 +95,7 @@ func (o *Options) validate() error {
 		o.Mode = defaultMode
 	}
 	if o.Batch == 0 {
-		o.Batch = defaultBatch
+		o.Batch = DefaultBatch
 	}
 	if err := checkURL("target", o.Target); err != nil {
 		return err

@@ -29,7 +29,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	dur := f.Duration("duration", 10*time.Second, "the whole run, ramp included")
 	warm := f.Duration("warmup", 0, "unmeasured warm-up (device-login and device-register)")
 	mode := f.String("mode", "duel", "game mode of the match scenarios")
-	batch := f.Int("batch", 0, "telemetry events per batch (0: 100)")
+	batch := f.Int("batch", loadtest.DefaultBatch, "telemetry events per batch")
 	var slos []loadtest.SLO
 	f.Func("slo", "objective to meet, repeatable or comma-separated: join.p99=250ms, errors=0, errors=1%, journey.rate=5/s", func(v string) error {
 		for _, s := range strings.Split(v, ",") {
