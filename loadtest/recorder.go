@@ -58,7 +58,7 @@ type window struct {
 // NewRecorder starts a recorder whose series begin now and cover a run of
 // about runFor (zero: seriesInterval points).
 func NewRecorder(runFor time.Duration) *Recorder {
-	interval := max(seriesInterval, (runFor/maxSeriesPoints).Round(time.Second))
+	interval := max(seriesInterval, (runFor / maxSeriesPoints).Round(time.Second))
 	return &Recorder{start: time.Now(), interval: interval, steps: map[string]*stepRec{}, gauges: map[string][]GaugePoint{}}
 }
 
