@@ -38,7 +38,7 @@ func checkClientAuth(cfg Config) error {
 		return nil
 	}
 	if cfg.ClientUser == "" && cfg.ClientPassword == "" {
-		if !isLoopback(cfg.ClientHost) {
+		if !IsLoopback(cfg.ClientHost) {
 			return fmt.Errorf("NATS client port on %s needs credentials (ATOLL_NATS_USER, ATOLL_NATS_PASSWORD): anyone reaching it could rewrite fleet records, tickets and sessions", cfg.ClientHost)
 		}
 		return nil
@@ -52,8 +52,10 @@ func checkClientAuth(cfg Config) error {
 	return nil
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
+// IsLoopback reports whether a client listener on host is reachable only
+// from this machine; empty means the default, 127.0.0.1.
+func IsLoopback(host string) bool {
+	if host == "" || host == "localhost" {
 		return true
 	}
 	ip := net.ParseIP(host)

@@ -365,4 +365,3 @@ func TestEnqueueRejectsBadInput(t *testing.T) {
 		})
 	}
 }
-

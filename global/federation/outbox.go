@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -128,4 +129,15 @@ func (f *Federation) publishRound(ctx context.Context) (int, error) {
 		f.metrics.outboxPublished.Inc()
 	}
 	return len(batch), nil
+}
+
+// EnqueuePlayerErased is the players service's eraser (players.EraseFunc):
+// in the erasure's transaction it enqueues contract.PlayerErased for every
+// cell, so regional boards and cell state forget the player too.
+func EnqueuePlayerErased(ctx context.Context, tx pgx.Tx, playerID string) error {
+	data, err := json.Marshal(contract.PlayerErased{PlayerID: playerID, ErasedAt: time.Now().UTC()})
+	if err != nil {
+		return fmt.Errorf("outbox: encode erasure: %w", err)
+	}
+	return Enqueue(ctx, tx, contract.GlobalSubject(contract.KindPlayerErased), contract.PlayerErasedMsgID(playerID), data)
 }
