@@ -242,6 +242,7 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 	if err := c.startLeaderboards(ctx, verifier, mux); err != nil {
 		return err
 	}
+	c.consumeErasures(runCtx) // erasure.go
 	// The browser client: players open /play/ and log in at the global
 	// core's public URL (the issuer of their tokens).
 	play, err := webclient.Handler(webclient.Config{GlobalURL: c.cfg.GlobalIssuer})

@@ -66,6 +66,7 @@ type Config struct {
 type handler struct {
 	name, kind string
 	fn         TxHandler
+	after      AfterFunc // nil: none
 }
 
 // Federation runs the handlers' consumers and the outbox publisher.
@@ -246,6 +247,9 @@ func (f *Federation) process(ctx context.Context, log *slog.Logger, h handler, m
 				f.metrics.duplicates.WithLabelValues(h.name).Inc()
 			} else {
 				f.metrics.applied.WithLabelValues(h.name).Inc()
+				if h.after != nil {
+					h.after(ctx, ev)
+				}
 			}
 			// A lost ack means one redelivery, which the marker absorbs.
 			if aerr := msg.Ack(); aerr != nil {
