@@ -40,29 +40,8 @@ func TestCatchUpAfterOutage(t *testing.T) {
 	w.stopCore()
 
 	ctx := ctxT(t)
-	ids := make([]string, n)
-	games := map[string]int{}
-	end := time.Now().UTC().Add(-time.Hour)
-	for i := range ids {
-		ids[i] = uuid.NewString()
-		a, b := ps[i%len(ps)], ps[(i*7+1)%len(ps)]
-		if a.PlayerID == b.PlayerID {
-			b = ps[(i+1)%len(ps)]
-		}
-		games[a.PlayerID]++
-		games[b.PlayerID]++
-		ended := end.Add(time.Duration(i) * time.Millisecond)
-		body, err := json.Marshal(contract.MatchCompleted{
-			CellID: cellID, Region: "e2e", SessionID: ids[i], GameMode: mode,
-			StartedAt: ended.Add(-2 * time.Second), EndedAt: ended,
-			Players: []contract.PlayerResult{
-				{PlayerID: a.PlayerID, Team: 0, Score: i % 17, Kills: i % 5, Placement: 1, TimePlayedS: 2},
-				{PlayerID: b.PlayerID, Team: 1, Score: i % 11, Deaths: i % 5, Placement: 2, TimePlayedS: 2},
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	ids, bodies, games := duels(t, ps, n)
+	for i, body := range bodies {
 		if _, err := w.cell.Bus.Publish(ctx, contract.KindMatchCompleted, body, contract.MatchCompletedMsgID(ids[i])); err != nil {
 			t.Fatal(err)
 		}
@@ -75,4 +54,36 @@ func TestCatchUpAfterOutage(t *testing.T) {
 	t.Logf("catch-up of %d match.completed (2 consumers, %d players): %v including the core's start, %.0f events/s",
 		n, catchUpPlayers, took.Round(time.Millisecond), float64(n)/took.Seconds())
 	checkEffects(t, d, games)
+}
+
+// duels makes n match.completed bodies of duels between ps, as the cell
+// writes them, with the session ids and each player's number of matches.
+func duels(t *testing.T, ps []player, n int) (ids []string, bodies [][]byte, games map[string]int) {
+	t.Helper()
+	games = map[string]int{}
+	end := time.Now().UTC().Add(-time.Hour)
+	for i := range n {
+		id := uuid.NewString()
+		a, b := ps[i%len(ps)], ps[(i*7+1)%len(ps)]
+		if a.PlayerID == b.PlayerID {
+			b = ps[(i+1)%len(ps)]
+		}
+		games[a.PlayerID]++
+		games[b.PlayerID]++
+		ended := end.Add(time.Duration(i) * time.Millisecond)
+		body, err := json.Marshal(contract.MatchCompleted{
+			CellID: cellID, Region: "e2e", SessionID: id, GameMode: mode,
+			StartedAt: ended.Add(-2 * time.Second), EndedAt: ended,
+			Players: []contract.PlayerResult{
+				{PlayerID: a.PlayerID, Team: 0, Score: i % 17, Kills: i % 5, Placement: 1, TimePlayedS: 2},
+				{PlayerID: b.PlayerID, Team: 1, Score: i % 11, Deaths: i % 5, Placement: 2, TimePlayedS: 2},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		bodies = append(bodies, body)
+	}
+	return ids, bodies, games
 }

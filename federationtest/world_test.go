@@ -82,8 +82,8 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// newWorld starts a core with a hub and a cell joined to it as a leaf.
-func newWorld(t *testing.T) *world {
+// newCore starts a core with a hub whose leaf users include the test cell.
+func newCore(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t}
 	w.coreCfg = global.Config{
@@ -94,18 +94,39 @@ func newWorld(t *testing.T) *world {
 	}
 	w.startCore()
 	w.logins = newLoginCache(t, w.core.URL())
+	return w
+}
+
+// gameServer builds the game server binary.
+func gameServer(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "atoll-gameserver")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/atollgg/atoll/gameserver/cmd/atoll-gameserver").CombinedOutput(); err != nil {
 		t.Fatalf("build the game server: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// gamePorts is a range of 40 game ports unlikely to collide with another
+// test binary's (the fleet skips ports in use anyway).
+func gamePorts() (int, int) {
 	lo := 24000 + 40*rand.IntN(300)
+	return lo, lo + 39
+}
+
+// newWorld starts a core with a hub and an in-process cell joined to it
+// as a leaf, with real game servers.
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := newCore(t)
+	lo, hi := gamePorts()
 	w.cellCfg = cell.Config{
 		CellID: cellID, Region: "e2e", HTTPAddr: "127.0.0.1:0",
 		GlobalURL: w.core.URL(), GlobalIssuer: w.issuer(), DataDir: t.TempDir(), ServiceToken: globaltest.CellToken,
 		Modes: []matchmaker.Mode{{Name: mode, Teams: 2, TeamSize: 1, RatingWindow: 5000, MaxLatencyMs: 1000,
 			QueueTimeout: matchmaker.Duration(waitTimeout)}},
-		GameServerCommand: []string{bin}, GameServerEnv: []string{"ATOLL_GAME_DURATION=" + gameLength},
-		GamePortMin: lo, GamePortMax: lo + 39, WarmServers: 2, MaxServers: 8, HeartbeatPeriod: heartbeat,
+		GameServerCommand: []string{gameServer(t)}, GameServerEnv: []string{"ATOLL_GAME_DURATION=" + gameLength},
+		GamePortMin: lo, GamePortMax: hi, WarmServers: 2, MaxServers: 8, HeartbeatPeriod: heartbeat,
 		HubURL: w.hub().LeafURL(), HubSecret: hubtest.Secret(cellID), Leaderboards: boards,
 		Log: obs.Discard(),
 	}
