@@ -21,6 +21,7 @@ import (
 	"github.com/atollgg/atoll/global/players"
 	"github.com/atollgg/atoll/global/ratings"
 	"github.com/atollgg/atoll/global/schema"
+	"github.com/atollgg/atoll/global/telemetry"
 	"github.com/atollgg/atoll/internal/db"
 	"github.com/atollgg/atoll/internal/httpx"
 	"github.com/atollgg/atoll/internal/obs"
@@ -184,6 +185,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Identity.Routes(s.mux, s.wrap)
+	s.Identity.SuspensionRoutes(s.mux, s.wrap, cfg.AdminToken) // telemetry: anti-cheat suspensions
 	s.Players.Routes(s.mux, s.wrap)
 	if err := s.addBus(sctx); err != nil {
 		return nil, err
@@ -340,6 +342,15 @@ func (s *Server) Start(ctx context.Context) error {
 		if err := s.Federation.Start(ctx); err != nil {
 			return err
 		}
+	}
+	if s.cfg.Telemetry.NATSURL != "" { // telemetry sink: the hub's cells' telemetry into the event log
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := telemetry.Run(rctx, s.cfg.Telemetry, s.DB, identity.Suspend, s.log, s.Registry); err != nil {
+				s.log.Error("telemetry sink stopped", "err", err)
+			}
+		}()
 	}
 	if s.cfg.KeyRotation > 0 {
 		s.wg.Add(1)

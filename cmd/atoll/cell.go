@@ -47,6 +47,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	maxServers := f.Int("max-servers", 0, "maximum game servers (0: default)")
 	hb := f.Duration("heartbeat-period", 0, "game-server heartbeat period (0: 2s)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
+	applyTelemetry := telemetryIngestFlags(f)
 	f.markSecret("service-token", "consul-token", "nats-password", "hub-secret")
 	if err := f.parse(args); err != nil {
 		return err
@@ -64,6 +65,9 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		LeaderboardsFile: *leaderboards,
 		NATSUser:         *natsUser, NATSPassword: *natsPass, HubSecret: *hubSecret, HubCreds: *hubCreds,
 		HubTLS: bus.TLSFiles{Cert: *hubCert, Key: *hubKey, CA: *hubCA},
+	}
+	if err := applyTelemetry(&cfg); err != nil {
+		return err
 	}
 	if *gsCmd != "" {
 		cfg.GameServerCommand = strings.Fields(*gsCmd)

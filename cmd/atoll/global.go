@@ -74,6 +74,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	debugAddr := f.String("debug-addr", "", "serve Go's profiler on this separate, non-public address (empty: off)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
 	f.markSecret("hub-cells", "hub-external-password")
+	telemetrySettings := telemetrySinkFlags(f)
 	f.markSecret("admin-token", "cell-tokens", "pii-keys", "pii-index-key", "database-url", "payments-webhook-secrets", "stripe-secret-key")
 	build := func() (global.Config, error) {
 		log, err := obs.NewLogger(stderr, *logLevel)
@@ -88,6 +89,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 			LeaderboardsFile: *leaderboards,
 		}
 		cfg.Economy.CatalogFile, cfg.Economy.CatalogRefresh = *catalog, *catalogRefresh
+		cfg.Telemetry = telemetrySettings()
 		if *currencies != "" {
 			if cfg.Economy.Currencies, err = economy.ParseCurrencies(*currencies); err != nil {
 				return cfg, err
