@@ -2,12 +2,16 @@ package federationtest
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/global/federation"
+	"github.com/atollgg/atoll/global/hub"
 	"github.com/atollgg/atoll/internal/db"
 	"github.com/google/uuid"
 )
@@ -100,6 +104,20 @@ func TestOutageCatchUpExactlyOnce(t *testing.T) {
 	var markers int
 	if err := d.Pool.QueryRow(ctx, `SELECT count(*) FROM federation_applied`).Scan(&markers); err != nil || markers != 2*8 {
 		t.Fatalf("applied-markers after the replay: %d %v, want 16 (2 handlers x 8 events)", markers, err)
+	}
+
+	// A result naming another cell than the one that published it is
+	// dead-lettered by both consumers and applies nothing.
+	forged := w.forgedResult(ps[0].PlayerID, ps[2].PlayerID)
+	if _, err := w.cell.Bus.Publish(ctx, contract.KindMatchCompleted, forged.body, "forged-"+forged.id); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "forged result dead-lettered", func() bool { return w.deadLetters(forged.id) == 2 })
+	if n := sessionsApplied(t, d, []string{forged.id}); n != 0 {
+		t.Fatalf("forged result applied to %d players", n)
+	}
+	if after := state(t, d); !slices.Equal(before, after) {
+		t.Fatalf("a forged result changed the effects")
 	}
 
 	// Erasure reaches the cell's regional board. (The board counted the
@@ -199,4 +217,44 @@ func (w *world) storedResults() [][]byte {
 		}
 	}
 	return out
+}
+
+type forgery struct {
+	id   string
+	body []byte
+}
+
+// forgedResult is a valid duel result that names another cell.
+func (w *world) forgedResult(a, b string) forgery {
+	w.t.Helper()
+	id := uuid.NewString()
+	end := time.Now().UTC()
+	body, err := json.Marshal(contract.MatchCompleted{CellID: "other-cell", SessionID: id, GameMode: mode,
+		StartedAt: end.Add(-time.Second), EndedAt: end, Players: []contract.PlayerResult{
+			{PlayerID: a, Team: 0, Score: 1000, Placement: 1}, {PlayerID: b, Team: 1, Placement: 2}}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return forgery{id: id, body: body}
+}
+
+// deadLetters counts the dead letters whose body names session id.
+func (w *world) deadLetters(id string) int {
+	ctx := ctxT(w.t)
+	st, err := w.hub().JS.Stream(ctx, hub.DeadLetterStream)
+	if err != nil {
+		return -1
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err == nil && strings.Contains(string(m.Data), id) && m.Header.Get(federation.HeaderReason) != "" {
+			n++
+		}
+	}
+	return n
 }
