@@ -33,15 +33,25 @@ func (c *Cell) consumeErasures(ctx context.Context) {
 	}()
 }
 
-// applyErasure applies one player.erased body; an undecodable one wraps
-// contract.ErrInvalidEvent so it is dropped, not retried forever.
+// applyErasure applies one player.erased body.
 func (c *Cell) applyErasure(ctx context.Context, data []byte) error {
+	id, err := decodeErasure(data)
+	if err != nil {
+		return err
+	}
+	return c.Leaderboards.RemovePlayer(ctx, id)
+}
+
+// decodeErasure returns the player id of a player.erased body; an
+// undecodable body or a malformed id wraps contract.ErrInvalidEvent, so the
+// event is dropped instead of retried forever.
+func decodeErasure(data []byte) (string, error) {
 	var ev contract.PlayerErased
 	if err := json.Unmarshal(data, &ev); err != nil {
-		return fmt.Errorf("player.erased: %w: %v", contract.ErrInvalidEvent, err)
+		return "", fmt.Errorf("player.erased: %w: %v", contract.ErrInvalidEvent, err)
 	}
 	if _, err := uuid.Parse(ev.PlayerID); err != nil || len(ev.PlayerID) != 36 {
-		return fmt.Errorf("player.erased: %w: player id %q is not a UUID", contract.ErrInvalidEvent, ev.PlayerID)
+		return "", fmt.Errorf("player.erased: %w: player id %q is not a UUID", contract.ErrInvalidEvent, ev.PlayerID)
 	}
-	return c.Leaderboards.RemovePlayer(ctx, ev.PlayerID)
+	return ev.PlayerID, nil
 }
