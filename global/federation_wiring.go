@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/global/federation"
@@ -16,6 +17,10 @@ import (
 const (
 	handlerMatches      = "matches"
 	handlerLeaderboards = "leaderboards"
+	// afterCommitTimeout bounds re-reading one match's board rows into
+	// memory: a few indexed reads; past it the refresh loop repairs the
+	// index, so the consumer is never held up long.
+	afterCommitTimeout = 5 * time.Second
 )
 
 // wireFederation registers the appliers of the cells' events with the
@@ -39,26 +44,29 @@ func (s *Server) wireFederation() error {
 	if s.Leaderboards == nil {
 		return nil
 	}
-	if err := s.Federation.Handle(handlerLeaderboards, contract.KindMatchCompleted,
+	return s.Federation.HandleWithAfterCommit(handlerLeaderboards, contract.KindMatchCompleted,
 		func(ctx context.Context, tx pgx.Tx, ev federation.Event) error {
 			mc, err := decodeMatchCompleted(ev)
 			if err != nil {
 				return err
 			}
 			return s.Leaderboards.ApplyMatchCompleted(ctx, tx, mc)
-		}); err != nil {
-		return err
+		}, s.afterLeaderboards)
+}
+
+// afterLeaderboards brings the global boards' in-memory index up to date
+// once an event's transaction committed. A miss (error, crash) is repaired
+// by the boards' refresh loop within seconds and by every start.
+func (s *Server) afterLeaderboards(ev federation.Event) {
+	mc, err := decodeMatchCompleted(ev)
+	if err != nil {
+		return
 	}
-	return s.Federation.AfterCommit(handlerLeaderboards, func(ctx context.Context, ev federation.Event) {
-		mc, err := decodeMatchCompleted(ev)
-		if err != nil {
-			return
-		}
-		// A miss is repaired by the boards' refresh loop within seconds.
-		if err := s.Leaderboards.AfterMatchCompleted(ctx, mc); err != nil {
-			s.log.Warn("leaderboards after commit", "cell", ev.CellID, "session", mc.SessionID, "err", err)
-		}
-	})
+	ctx, cancel := context.WithTimeout(context.Background(), afterCommitTimeout)
+	defer cancel()
+	if err := s.Leaderboards.AfterMatchCompleted(ctx, mc); err != nil {
+		s.log.Warn("leaderboards after commit", "cell", ev.CellID, "session", mc.SessionID, "err", err)
+	}
 }
 
 // decodeMatchCompleted reads a cell's match.completed; an undecodable body,

@@ -21,8 +21,9 @@ import (
 
 // Timings and limits of the consumers.
 const (
-	// fetchBatch is how many events one pull takes. Events are applied one
-	// transaction each, in order; the batch only saves round trips.
+	// fetchBatch is how many events one pull takes, and the most one
+	// transaction applies: a backlog commits 128 events at a time, and a
+	// group that fails costs 128 single retries at most.
 	fetchBatch = 128
 	// fetchWait bounds one pull on an idle stream: short enough to stop
 	// promptly, long enough not to spin.
@@ -66,7 +67,7 @@ type Config struct {
 type handler struct {
 	name, kind string
 	fn         TxHandler
-	after      AfterFunc // nil: none
+	after      func(Event) // nil: none
 }
 
 // Federation runs the handlers' consumers and the outbox publisher.
@@ -101,6 +102,16 @@ func New(cfg Config) (*Federation, error) {
 // cell.*.<kind>). Call it before Start; names are unique and stable: a new
 // name starts from the first event still in the stream.
 func (f *Federation) Handle(name, kind string, fn TxHandler) error {
+	return f.HandleWithAfterCommit(name, kind, fn, nil)
+}
+
+// HandleWithAfterCommit is Handle plus after, called once the transaction
+// that applied an event has committed (never for duplicates), in stream
+// order: the place for in-memory effects such as a rank index, which a
+// retried transaction must not apply twice. A crash between commit and
+// after loses the call, so in-memory state must be rebuilt from the
+// database at start.
+func (f *Federation) HandleWithAfterCommit(name, kind string, fn TxHandler, after func(Event)) error {
 	if !handlerName.MatchString(name) {
 		return fmt.Errorf("federation: handler name %q: want lower-case letters, digits, '-' or '_'", name)
 	}
@@ -117,7 +128,7 @@ func (f *Federation) Handle(name, kind string, fn TxHandler) error {
 			return fmt.Errorf("federation: handler %q registered twice", name)
 		}
 	}
-	f.handlers = append(f.handlers, handler{name: name, kind: kind, fn: fn})
+	f.handlers = append(f.handlers, handler{name: name, kind: kind, fn: fn, after: after})
 	return nil
 }
 
@@ -200,12 +211,29 @@ func (f *Federation) consume(ctx context.Context, h handler, cons jetstream.Cons
 		}
 		delay = retryMin
 		n := 0
-		for msg := range batch.Messages() {
-			n++
-			if meta, err := msg.Metadata(); err == nil {
+		msgs := batch.Messages()
+		for first := range msgs {
+			// Whatever has already arrived joins one transaction, so a
+			// backlog (a cell catching up) commits once per group, while an
+			// idle stream's single event is applied at once.
+			group := append(make([]jetstream.Msg, 0, fetchBatch), first)
+		drain:
+			for len(group) < fetchBatch {
+				select {
+				case m, ok := <-msgs:
+					if !ok {
+						break drain
+					}
+					group = append(group, m)
+				default:
+					break drain
+				}
+			}
+			n += len(group)
+			if meta, err := group[len(group)-1].Metadata(); err == nil {
 				f.metrics.lag.WithLabelValues(h.name).Set(float64(meta.NumPending))
 			}
-			if !f.process(ctx, log, h, msg) {
+			if !f.processGroup(ctx, log, h, group) {
 				return
 			}
 		}
@@ -217,6 +245,117 @@ func (f *Federation) consume(ctx context.Context, h handler, cons jetstream.Cons
 			log.Warn("fetch cell events", "err", err)
 		}
 	}
+}
+
+// processGroup applies group in one transaction (each event's marker and
+// effect, ack after commit). If any event fails, nothing commits and each
+// is processed on its own, so a poison or failing event only costs its
+// group one rollback. false means ctx ended.
+func (f *Federation) processGroup(ctx context.Context, log *slog.Logger, h handler, group []jetstream.Msg) bool {
+	if len(group) == 1 {
+		return f.process(ctx, log, h, group[0])
+	}
+	evs := make([]Event, len(group))
+	for i, msg := range group {
+		ev, err := eventOf(msg)
+		if err != nil {
+			return f.processEach(ctx, log, h, group)
+		}
+		evs[i] = ev
+	}
+	cells, ids := make([]string, len(evs)), make([]string, len(evs))
+	for i, ev := range evs {
+		cells[i], ids[i] = ev.CellID, ev.MsgID
+	}
+	var applied, dups int
+	var done []int // indexes of evs applied in the committed attempt
+	err := f.cfg.DB.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		applied, dups, done = 0, 0, done[:0]
+		// Every marker in one statement; RETURNING names the new ones.
+		rows, err := tx.Query(ctx, `INSERT INTO federation_applied (handler, cell_id, msg_id)
+			SELECT $1, c, m FROM unnest($2::TEXT[], $3::TEXT[]) AS t (c, m)
+			ON CONFLICT (handler, cell_id, msg_id) DO NOTHING RETURNING cell_id, msg_id`, h.name, cells, ids)
+		if err != nil {
+			return fmt.Errorf("applied-markers: %w", err)
+		}
+		fresh := map[[2]string]bool{}
+		for rows.Next() {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
+				rows.Close()
+				return fmt.Errorf("applied-markers: %w", err)
+			}
+			fresh[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("applied-markers: %w", err)
+		}
+		for i, ev := range evs {
+			k := [2]string{ev.CellID, ev.MsgID}
+			if !fresh[k] {
+				dups++
+				continue
+			}
+			delete(fresh, k) // the same event twice in a group applies once
+			if err := h.fn(ctx, tx, ev); err != nil {
+				return err
+			}
+			applied++
+			done = append(done, i)
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			nakAll(group)
+			return false
+		}
+		return f.processEach(ctx, log, h, group)
+	}
+	f.metrics.applied.WithLabelValues(h.name).Add(float64(applied))
+	f.metrics.duplicates.WithLabelValues(h.name).Add(float64(dups))
+	if h.after != nil {
+		for _, i := range done {
+			h.after(evs[i])
+		}
+	}
+	for i, msg := range group {
+		if aerr := msg.Ack(); aerr != nil {
+			log.Warn("ack cell event", "seq", evs[i].Seq, "err", aerr)
+		}
+	}
+	return true
+}
+
+func (f *Federation) processEach(ctx context.Context, log *slog.Logger, h handler, group []jetstream.Msg) bool {
+	for i, msg := range group {
+		if !f.process(ctx, log, h, msg) {
+			nakAll(group[i+1:])
+			return false
+		}
+	}
+	return true
+}
+
+func nakAll(msgs []jetstream.Msg) {
+	for _, m := range msgs {
+		_ = m.Nak()
+	}
+}
+
+// applyOne writes ev's applied-marker and, unless it existed (dup), the
+// handler's effect, in tx.
+func applyOne(ctx context.Context, tx pgx.Tx, h handler, ev Event) (dup bool, err error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO federation_applied (handler, cell_id, msg_id) VALUES ($1, $2, $3)
+		ON CONFLICT (handler, cell_id, msg_id) DO NOTHING`, h.name, ev.CellID, ev.MsgID)
+	if err != nil {
+		return false, fmt.Errorf("applied-marker: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return true, nil
+	}
+	return false, h.fn(ctx, tx, ev)
 }
 
 // process applies msg once (marker and effect in one transaction, ack
@@ -231,15 +370,9 @@ func (f *Federation) process(ctx context.Context, log *slog.Logger, h handler, m
 	for {
 		var dup bool
 		err = f.cfg.DB.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, `INSERT INTO federation_applied (handler, cell_id, msg_id) VALUES ($1, $2, $3)
-				ON CONFLICT (handler, cell_id, msg_id) DO NOTHING`, h.name, ev.CellID, ev.MsgID)
-			if err != nil {
-				return fmt.Errorf("applied-marker: %w", err)
-			}
-			if dup = tag.RowsAffected() == 0; dup {
-				return nil
-			}
-			return h.fn(ctx, tx, ev)
+			var err error
+			dup, err = applyOne(ctx, tx, h, ev)
+			return err
 		})
 		switch {
 		case err == nil:
@@ -248,7 +381,7 @@ func (f *Federation) process(ctx context.Context, log *slog.Logger, h handler, m
 			} else {
 				f.metrics.applied.WithLabelValues(h.name).Inc()
 				if h.after != nil {
-					h.after(ctx, ev)
+					h.after(ev)
 				}
 			}
 			// A lost ack means one redelivery, which the marker absorbs.
