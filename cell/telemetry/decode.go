@@ -98,9 +98,13 @@ func Decode(body []byte, s Sender, lim Limits, now time.Time) (contract.Telemetr
 	// Sized up front: growing the slice while decoding copied every event
 	// several times. The count is an upper bound (a payload may contain
 	// the word), capped by the limit.
-	req := Request{Events: make([]RequestEvent, 0, min(bytes.Count(body, []byte(`"event_type"`)), lim.MaxEvents+1))}
-	if err := json.Unmarshal(body, &req); err != nil {
-		return contract.TelemetryBatch{}, httpx.BadRequest("body is not a telemetry batch: %s", jsonError(err))
+	capHint := min(bytes.Count(body, []byte(`"event_type"`)), lim.MaxEvents+1)
+	req := Request{Events: make([]RequestEvent, 0, capHint)}
+	if !decodeFast(body, &req) {
+		req = Request{Events: make([]RequestEvent, 0, capHint)}
+		if err := json.Unmarshal(body, &req); err != nil {
+			return contract.TelemetryBatch{}, httpx.BadRequest("body is not a telemetry batch: %s", jsonError(err))
+		}
 	}
 	if len(req.Events) == 0 {
 		return contract.TelemetryBatch{}, httpx.BadRequest("events: want at least one")

@@ -24,7 +24,10 @@ func FuzzDecode(f *testing.F) {
 		{Kind: contract.SenderClient, ID: "me"},
 		{Kind: contract.SenderServer, ID: "srv", SessionID: "s", Mode: "duel", HasPlayer: func(p string) bool { return p == "p1" }},
 	}
+	f.Add([]byte(`{"events":[{"event_type":"a.b","payload":{"s":"x\\"y","n":[1,{"a":null}]},"timestamp":"2026-01-02T03:04:05+02:00"}], "batch_id" : "b"}`))
+	f.Add([]byte(`{"events":[{"event_type":"a.b","payload":null,"timestamp":"2026-01-02T03:04:05Z","Event_Type":"x"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		checkFastDecode(t, body)
 		for _, s := range senders {
 			lim := DefaultClientLimits()
 			if s.Kind == contract.SenderServer {
@@ -89,4 +92,28 @@ func mustRoundTrip(t *testing.T, data []byte) contract.TelemetryBatch {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// checkFastDecode checks decodeFast against encoding/json: whatever it
+// accepts, json.Unmarshal accepts with the same result.
+func checkFastDecode(t *testing.T, body []byte) {
+	var fast, slow Request
+	if !decodeFast(body, &fast) {
+		return
+	}
+	if err := json.Unmarshal(body, &slow); err != nil {
+		t.Fatalf("decodeFast accepted what encoding/json refuses (%v): %q", err, body)
+	}
+	if fast.BatchID != slow.BatchID || len(fast.Events) != len(slow.Events) {
+		t.Fatalf("decodeFast %+v, encoding/json %+v", fast, slow)
+	}
+	for i := range fast.Events {
+		a, b := fast.Events[i], slow.Events[i]
+		_, ao := a.Timestamp.Zone()
+		_, bo := b.Timestamp.Zone()
+		if a.EventID != b.EventID || a.PlayerID != b.PlayerID || a.SessionID != b.SessionID || a.EventType != b.EventType ||
+			!bytes.Equal(a.Payload, b.Payload) || !a.Timestamp.Equal(b.Timestamp) || ao != bo {
+			t.Fatalf("event %d: decodeFast %+v, encoding/json %+v", i, a, b)
+		}
+	}
 }

@@ -332,3 +332,24 @@ func TestFleetSinkSpeaksTheContract(t *testing.T) {
 		t.Errorf("future timestamp %v not clamped", b.Events[1].Timestamp)
 	}
 }
+
+// TestFastDecodeTakesTheCommonShape checks that what clients send (the
+// encoding of a Request) goes through decodeFast, with encoding/json's
+// result, and that other spellings fall back.
+func TestFastDecodeTakesTheCommonShape(t *testing.T) {
+	body := mustJSON(t, Request{BatchID: "b", Events: append(events(3, time.Now()), RequestEvent{EventType: "x.y", Timestamp: time.Now().In(time.FixedZone("x", 3600))})})
+	var req Request
+	if !decodeFast(body, &req) || len(req.Events) != 4 {
+		t.Fatalf("decodeFast refused %s", body)
+	}
+	checkFastDecode(t, body)
+	for _, other := range []string{
+		`{"Events":[]}`, `{"events":[{"event_type":"a\u002eb","timestamp":"2026-01-02T03:04:05Z"}]}`,
+		`{"events":null}`, `{"events":[],"events":[]}`, `{"events":[]} x`,
+	} {
+		var r Request
+		if decodeFast([]byte(other), &r) {
+			t.Errorf("decodeFast took %s", other)
+		}
+	}
+}
