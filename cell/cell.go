@@ -255,6 +255,7 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 	if err := c.startLeaderboards(ctx, verifier, mux); err != nil {
 		return err
 	}
+	c.consumeErasures(runCtx) // erasure.go
 	ingest.Routes(mux, func(h http.Handler) http.Handler { return h })
 	// The browser client: players open /play/ and log in at the global
 	// core's public URL (the issuer of their tokens).

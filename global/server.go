@@ -195,6 +195,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.addServices(); err != nil {
 		return nil, err
 	}
+	if err := s.wireFederation(); err != nil { // federation_wiring.go
+		return nil, err
+	}
 
 	s.mux.Handle("GET /.well-known/jwks.json", keys.JWKSHandler())
 	s.mux.Handle("GET /.well-known/openid-configuration", tokens.OpenIDConfigurationHandler(cfg.PublicURL))
