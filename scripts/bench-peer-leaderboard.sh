@@ -60,12 +60,30 @@ EOF
 peer_pg_start atoll nakama
 peer_nakama_start "$NAKAMA_BIN" "$work/modules"
 # The players: device accounts, their session tokens one a line.
-seq -f 'bench-lb-player-%08g' "$PLAYERS" | xargs -P 8 -I{} sh -c \
-	"curl -sf -u defaultkey: -H 'Content-Type: application/json' -d '{\"id\":\"{}\"}' \
-	'http://127.0.0.1:$NAKAMA_PORT/v2/account/authenticate/device?create=true' |
-	sed -n 's/.*\"token\":\"\([^\"]*\)\".*/\1/p'" >"$work/tokens"
-[ "$(wc -l <"$work/tokens")" -eq "$PLAYERS" ] ||
-	{ echo "got $(wc -l <"$work/tokens") session tokens for $PLAYERS players" >&2; exit 1; }
+# -w: the answer has no final newline, and sed keeps it that way.
+session_token() {
+	curl -s -w '\n' -u defaultkey: -H 'Content-Type: application/json' -d "{\"id\":\"bench-lb-player-$1\"}" \
+		"http://127.0.0.1:$NAKAMA_PORT/v2/account/authenticate/device?create=true" |
+		sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p'
+}
+# Eight at a time; waits name their jobs (a bare wait would wait for Nakama).
+pids=()
+for i in $(seq -w 1 "$PLAYERS"); do
+	# A background subshell would run the EXIT trap (cleanup) when it ends.
+	(trap - EXIT INT TERM; session_token "$i") >>"$work/tokens" &
+	pids+=($!)
+	if [ "${#pids[@]}" -ge 8 ]; then
+		wait "${pids[@]}"
+		pids=()
+	fi
+done
+[ "${#pids[@]}" -eq 0 ] || wait "${pids[@]}"
+if [ "$(wc -l <"$work/tokens")" -ne "$PLAYERS" ]; then
+	echo "got $(wc -l <"$work/tokens") session tokens for $PLAYERS players; one answer:" >&2
+	curl -s -u defaultkey: -H 'Content-Type: application/json' -d '{"id":"bench-lb-player-x0000001"}' \
+		"http://127.0.0.1:$NAKAMA_PORT/v2/account/authenticate/device?create=true" >&2
+	exit 1
+fi
 
 nakama_run() {
 	TOKENS="$work/tokens" BOARD=bench THREADS="$THREADS" \
