@@ -13,19 +13,24 @@
 # Nakama's client API (POST /v2/leaderboard/bench), every write a new best
 # for its player.
 #
-# Atoll: set ATOLL_LEADERBOARD_CMD to a command that measures Atoll's
-# leaderboard writes and prints one line
+# Atoll (needs the leaderboards of branch `leaderboard`): ATOLL=1 also
+# starts `atoll global` (ATOLL_BIN, or built from this tree) on database
+# "atoll" of the same PostgreSQL with a global board "bench" (same order and
+# operator) and a service credential, creates PLAYERS device players, and
+# drives its server-side grant endpoint (POST
+# /internal/v1/leaderboards/bench/scores, each write its own idempotency
+# key: applied exactly once, persisted, rank index updated) with the same wrk
+# client, alternately with Nakama; the ratio is printed. Scores only come
+# from servers in Atoll, so this is its HTTP write path. Alternatively
+# ATOLL_LEADERBOARD_CMD is any command that measures Atoll and prints one
 #   RESULT rps=<writes/s> p50_ms=<ms> p99_ms=<ms> requests=<n> non2xx=<n> errors=<n>
-# (e.g. a loadtest scenario or a benchmark driver from the leaderboard
-# branch). It runs with ATOLL_PG_URL (a database "atoll" on the same
-# throwaway PostgreSQL), DURATION, CONNECTIONS and PLAYERS in its
-# environment, alternately with the Nakama runs, and the ratio is printed.
-# Unset, only Nakama's figure is measured.
+# line; it runs with ATOLL_PG_URL (database "atoll"), DURATION, CONNECTIONS
+# and PLAYERS in its environment. Neither set: only Nakama is measured.
 #
 # The Nakama binary is yours to build; nothing here fetches or builds it.
 # Environment: ROUNDS (5), DURATION (15s), CONNECTIONS (32), THREADS (2),
-#   PLAYERS (1000), OPERATOR (best), RANKS (true), PORT (18730),
-#   ATOLL_LEADERBOARD_CMD (see above)
+#   PLAYERS (1000), OPERATOR (best, set or incr), RANKS (true), PORT (18730),
+#   ATOLL (0), ATOLL_BIN, ATOLL_LEADERBOARD_CMD (see above)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +39,7 @@ NAKAMA_BIN="${1:?usage: $0 /path/to/nakama}"
 NAKAMA_BIN="$(realpath "$NAKAMA_BIN")"
 ROUNDS="${ROUNDS:-5}" DURATION="${DURATION:-15s}" CONNECTIONS="${CONNECTIONS:-32}" THREADS="${THREADS:-2}"
 PLAYERS="${PLAYERS:-1000}" OPERATOR="${OPERATOR:-best}" RANKS="${RANKS:-true}" PORT="${PORT:-18730}"
-ATOLL_LEADERBOARD_CMD="${ATOLL_LEADERBOARD_CMD:-}"
+ATOLL_LEADERBOARD_CMD="${ATOLL_LEADERBOARD_CMD:-}" ATOLL="${ATOLL:-0}"
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install -y wrk)" >&2; exit 2; }
 LUA="$PWD/scripts/peer-leaderboard.lua"
 # Session tokens must outlive the whole run (Nakama's default is 60 s).
@@ -59,6 +64,21 @@ EOF
 
 peer_pg_start atoll nakama
 peer_nakama_start "$NAKAMA_BIN" "$work/modules"
+
+if [ "$ATOLL" = 1 ]; then
+	case "$OPERATOR" in incr) atoll_op=increment ;; *) atoll_op="$OPERATOR" ;; esac
+	printf 'leaderboards:\n  - name: bench\n    order: desc\n    operator: %s\n    scope: global\n    reset: never\n    field: score\n' \
+		"$atoll_op" >"$work/leaderboards.yaml"
+	service_token="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	export ATOLL_LEADERBOARDS_FILE="$work/leaderboards.yaml" ATOLL_CELL_TOKENS="bench=$service_token"
+	peer_atoll_start
+	for i in $(seq -w 1 "$PLAYERS"); do
+		curl -s -w '\n' -H 'Content-Type: application/json' -d "{\"device_id\":\"bench-lb-player-$i\"}" \
+			"http://127.0.0.1:$ATOLL_PORT/auth/device" | sed -n 's/.*"player_id" *: *"\([^"]*\)".*/\1/p'
+	done >"$work/atoll-players"
+	[ "$(wc -l <"$work/atoll-players")" -eq "$PLAYERS" ] ||
+		{ echo "got $(wc -l <"$work/atoll-players") Atoll players for $PLAYERS" >&2; tail -20 "$work/atoll.log" >&2; exit 1; }
+fi
 # The players: device accounts, their session tokens one a line.
 # -w: the answer has no final newline, and sed keeps it that way.
 session_token() {
@@ -90,6 +110,11 @@ nakama_run() {
 		wrk -t "$THREADS" -c "$CONNECTIONS" -d "$1" --timeout 10s -s "$LUA" "http://127.0.0.1:$NAKAMA_PORT" | grep '^RESULT'
 }
 atoll_run() {
+	if [ "$ATOLL" = 1 ]; then
+		PEER=atoll TOKENS="$work/atoll-players" SERVICE_TOKEN="$service_token" BOARD=bench THREADS="$THREADS" \
+			wrk -t "$THREADS" -c "$CONNECTIONS" -d "$1" --timeout 10s -s "$LUA" "http://127.0.0.1:$ATOLL_PORT" | grep '^RESULT'
+		return
+	fi
 	ATOLL_PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/atoll" DURATION="$1" CONNECTIONS="$CONNECTIONS" PLAYERS="$PLAYERS" \
 		bash -c "$ATOLL_LEADERBOARD_CMD" | grep '^RESULT' | tail -1
 }
@@ -100,10 +125,14 @@ nakama_run 5s >/dev/null
 psql_on nakama ANALYZE
 records="$(psql_on nakama "SELECT count(*) FROM leaderboard_record WHERE leaderboard_id = 'bench'")"
 [ "$records" -ge "$PLAYERS" ] || { echo "warm-up wrote $records records for $PLAYERS players" >&2; exit 1; }
-[ -n "$ATOLL_LEADERBOARD_CMD" ] && atoll_run 5s >/dev/null
+with_atoll=0
+if [ -n "$ATOLL_LEADERBOARD_CMD" ] || [ "$ATOLL" = 1 ]; then
+	with_atoll=1
+	atoll_run 5s >/dev/null
+fi
 
 peers="nakama"
-[ -n "$ATOLL_LEADERBOARD_CMD" ] && peers="atoll nakama"
+[ "$with_atoll" = 1 ] && peers="atoll nakama"
 declare -A rps p99
 for peer in atoll nakama; do rps[$peer]="" p99[$peer]=""; done
 printf '%-6s %-7s %10s %9s %9s %8s  %s\n' round server writes/s p50_ms p99_ms non2xx load
@@ -115,7 +144,7 @@ for r in $(seq "$ROUNDS"); do
 		line="$("${peer}_run" "$DURATION")"
 		if [ "$(field non2xx "$line")" != 0 ] || [ "$(field errors "$line")" != 0 ]; then
 			echo "$peer answered errors: $line" >&2
-			[ "$peer" = nakama ] && tail -20 "$work/nakama.log" >&2
+			tail -20 "$work/$peer.log" >&2
 			exit 1
 		fi
 		rps[$peer]+="$(field rps "$line") "
@@ -129,7 +158,7 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 echo
 echo "median of $ROUNDS runs ($DURATION each, $CONNECTIONS connections, $PLAYERS players, operator $OPERATOR, ranks $RANKS):"
 printf '  nakama  %10.0f writes/s  p99 %6.2f ms\n' "$(med "${rps[nakama]}")" "$(med "${p99[nakama]}")"
-if [ -n "$ATOLL_LEADERBOARD_CMD" ]; then
+if [ "$with_atoll" = 1 ]; then
 	printf '  atoll   %10.0f writes/s  p99 %6.2f ms\n' "$(med "${rps[atoll]}")" "$(med "${p99[atoll]}")"
 	awk -v a="$(med "${rps[atoll]}")" -v n="$(med "${rps[nakama]}")" 'BEGIN { printf "  ratio   %.2fx (Atoll / Nakama)\n", a / n }'
 fi
