@@ -49,9 +49,11 @@ peer_atoll_start
 peer_nakama_start "$NAKAMA_BIN"
 
 # Priming: create every device on both (each wrk thread logs its slice in
-# once), check that they all exist, analyse as autovacuum would, warm up.
-run atoll 300s 1 >/dev/null
-run nakama 300s 1 >/dev/null
+# once, then stops; PRIME_TIME caps it, as a thread once stalled there with
+# its connections idle), check that they all exist, analyse as autovacuum
+# would, warm up.
+run atoll "${PRIME_TIME:-90s}" 1 >/dev/null
+run nakama "${PRIME_TIME:-90s}" 1 >/dev/null
 a_dev="$(psql_on atoll 'SELECT count(*) FROM devices')"
 n_dev="$(psql_on nakama 'SELECT count(*) FROM user_device')"
 if [ "$a_dev" -lt "$DEVICES" ] || [ "$n_dev" -lt "$DEVICES" ]; then
