@@ -63,10 +63,10 @@ func (s *Service) device(w http.ResponseWriter, r *http.Request) error {
 	// Two attempts: a first-use race with another request for the same
 	// device loses the insert, then finds the device on the fast path.
 	for attempt := 0; attempt < 2; attempt++ {
-		id, err := s.deviceLogin(ctx, dh, sess)
+		id, err := s.deviceLogin(ctx, dh)
 		created := false
 		if errors.Is(err, pgx.ErrNoRows) {
-			id, err = s.deviceCreate(ctx, dh, sess)
+			id, err = s.deviceCreate(ctx, dh)
 			created = true
 			if errors.Is(err, errDeviceRace) {
 				continue
@@ -83,12 +83,12 @@ func (s *Service) device(w http.ResponseWriter, r *http.Request) error {
 	return errors.New("device login: lost the creation race twice")
 }
 
-func (s *Service) deviceLogin(ctx context.Context, dh string, sess pendingSession) (string, error) {
-	return s.batch.do(ctx, &deviceReq{deviceHash: dh, sess: sess})
+func (s *Service) deviceLogin(ctx context.Context, dh string) (string, error) {
+	return s.batch.do(ctx, &deviceReq{deviceHash: dh})
 }
 
-func (s *Service) deviceCreate(ctx context.Context, dh string, sess pendingSession) (string, error) {
-	id, err := s.create.do(ctx, &deviceReq{deviceHash: dh, sess: sess, newID: uuid.NewString(), username: generatedUsername("guest_")})
+func (s *Service) deviceCreate(ctx context.Context, dh string) (string, error) {
+	id, err := s.create.do(ctx, &deviceReq{deviceHash: dh, newID: uuid.NewString(), username: generatedUsername("guest_")})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", errDeviceRace
 	}

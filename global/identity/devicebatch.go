@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/atollgg/atoll/global/audit"
 	"github.com/atollgg/atoll/internal/db"
@@ -36,14 +35,14 @@ const (
 )
 
 // deviceCreateBatchSQL creates a batch of device players: each device, its
-// player, its first refresh token and the audit record. A device created
-// concurrently (by another batch, or twice in this one) is skipped by ON
-// CONFLICT and its player is not created; that requester then logs in. Foreign
-// keys are checked at the end of the statement, so devices may come first.
+// player and the audit record (its refresh token is self-contained, see
+// refreshtoken.go). A device created concurrently (by another batch, or
+// twice in this one) is skipped by ON CONFLICT and its player is not
+// created; that requester then logs in. Foreign keys are checked at the end
+// of the statement, so devices may come first.
 const deviceCreateBatchSQL = `
 WITH input AS (
-	SELECT * FROM unnest($1::UUID[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::UUID[], $6::TIMESTAMPTZ[], $7::TIMESTAMPTZ[])
-		AS t(id, username, device_hash, token_hash, family_id, expires_at, family_expires_at)
+	SELECT * FROM unnest($1::UUID[], $2::TEXT[], $3::TEXT[]) AS t(id, username, device_hash)
 ), dv AS (
 	INSERT INTO devices (device_hash, player_id) SELECT device_hash, id FROM input
 	ON CONFLICT (device_hash) DO NOTHING RETURNING player_id
@@ -51,33 +50,29 @@ WITH input AS (
 	INSERT INTO players (id, username, username_norm, auth_provider_id, last_login)
 	SELECT i.id, i.username, i.username, 'device', now() FROM input i JOIN dv ON dv.player_id = i.id
 	RETURNING id
-), rt AS (
-	INSERT INTO refresh_tokens (token_hash, family_id, player_id, expires_at, family_expires_at)
-	SELECT i.token_hash, i.family_id, i.id, i.expires_at, i.family_expires_at FROM input i JOIN pl ON pl.id = i.id
-	RETURNING player_id
 )
 INSERT INTO audit_log (kind, player_id, actor, details)
-SELECT $8, player_id, 'player', '{"provider":"device"}' FROM rt
+SELECT $4, id, 'player', '{"provider":"device"}' FROM pl
 RETURNING player_id::TEXT, player_id::TEXT`
 
-// deviceBatchSQL logs a batch of devices in: find each device's player,
+// deviceBatchSQL logs a batch of devices in: find each device's player and
 // stamp last_login (at most once a minute per player: a game client that
-// reconnects in a loop must not turn into a write per attempt) and store
-// every new refresh token. Each device is looked up by a LATERAL subquery
-// whose LIMIT keeps it from being flattened into a join: PostgreSQL would
-// hash-join a small devices table with a sequential scan per batch
-// (measured: a third of the database's time on a freshly seeded load test),
-// while this is always one primary-key probe per login, whatever the
-// table's size or statistics. The same probe tells whether last_login is
-// stale, so the UPDATE touches only players due a stamp; it checks again on
-// the row it locks, so a concurrent batch does not stamp twice.
+// reconnects in a loop must not turn into a write per attempt). Refresh
+// tokens are self-contained (refreshtoken.go), so most batches write
+// nothing and commit without a WAL flush. Each device is looked up by a
+// LATERAL subquery whose LIMIT keeps it from being flattened into a join:
+// PostgreSQL would hash-join a small devices table with a sequential scan
+// per batch (measured: a third of the database's time on a freshly seeded
+// load test), while this is always one primary-key probe per login,
+// whatever the table's size or statistics. The same probe tells whether
+// last_login is stale, so the UPDATE touches only players due a stamp (a
+// suspended player is never stamped and answers suspendedMarker); it
+// checks again on the row it locks, so a concurrent batch does not stamp
+// twice. A data-modifying CTE runs whether or not the query reads it.
 const deviceBatchSQL = `
-WITH input AS (
-	SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::UUID[], $4::TIMESTAMPTZ[], $5::TIMESTAMPTZ[])
-		AS t(device_hash, token_hash, family_id, expires_at, family_expires_at)
-), p AS (
-	SELECT i.token_hash, i.family_id, i.expires_at, i.family_expires_at, f.player_id, f.stale, f.suspended
-	FROM input i CROSS JOIN LATERAL (
+WITH p AS (
+	SELECT i.device_hash, f.player_id, f.stale, f.suspended
+	FROM unnest($1::TEXT[]) AS i(device_hash) CROSS JOIN LATERAL (
 		SELECT d.player_id, (pl.last_login IS NULL OR pl.last_login < now() - INTERVAL '1 minute') AS stale,
 			pl.suspended_at IS NOT NULL AS suspended
 		FROM devices d JOIN players pl ON pl.id = d.player_id
@@ -88,17 +83,11 @@ WITH input AS (
 	UPDATE players SET last_login = now()
 	WHERE id IN (SELECT player_id FROM p WHERE stale AND NOT suspended) AND (last_login IS NULL OR last_login < now() - INTERVAL '1 minute')
 	RETURNING id
-), ins AS (
-	INSERT INTO refresh_tokens (token_hash, family_id, player_id, expires_at, family_expires_at)
-	SELECT token_hash, family_id, player_id, expires_at, family_expires_at FROM p WHERE NOT suspended
-	RETURNING token_hash, player_id::TEXT AS player_id
 )
-SELECT token_hash, player_id FROM ins
-UNION ALL SELECT token_hash, '` + suspendedMarker + `' FROM p WHERE suspended`
+SELECT device_hash, CASE WHEN suspended THEN '` + suspendedMarker + `' ELSE player_id::TEXT END FROM p`
 
 type deviceReq struct {
 	deviceHash string
-	sess       pendingSession
 	// newID and username are the player to create (creation batches only).
 	newID, username string
 	done            chan deviceRes // buffered 1: a worker never blocks on a gone requester
@@ -137,28 +126,23 @@ func newDeviceBatcher(d *db.DB, reg prometheus.Registerer, what, sql string, arg
 // newLoginBatcher logs existing devices in.
 func newLoginBatcher(d *db.DB, reg prometheus.Registerer) *deviceBatcher {
 	return newDeviceBatcher(d, reg, "login", deviceBatchSQL, func(batch []*deviceReq) []any {
-		n := len(batch)
-		devs, hashes, fams := make([]string, n), make([]string, n), make([]string, n)
-		exps, fexps := make([]time.Time, n), make([]time.Time, n)
+		devs := make([]string, len(batch))
 		for i, r := range batch {
-			devs[i], hashes[i], fams[i] = r.deviceHash, r.sess.hash, r.sess.family
-			exps[i], fexps[i] = r.sess.expires, r.sess.familyExpires
+			devs[i] = r.deviceHash
 		}
-		return []any{devs, hashes, fams, exps, fexps}
-	}, func(r *deviceReq) string { return r.sess.hash })
+		return []any{devs}
+	}, func(r *deviceReq) string { return r.deviceHash })
 }
 
 // newCreateBatcher creates device players.
 func newCreateBatcher(d *db.DB, reg prometheus.Registerer) *deviceBatcher {
 	return newDeviceBatcher(d, reg, "create", deviceCreateBatchSQL, func(batch []*deviceReq) []any {
 		n := len(batch)
-		ids, names, devs, hashes, fams := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		exps, fexps := make([]time.Time, n), make([]time.Time, n)
+		ids, names, devs := make([]string, n), make([]string, n), make([]string, n)
 		for i, r := range batch {
-			ids[i], names[i], devs[i], hashes[i], fams[i] = r.newID, r.username, r.deviceHash, r.sess.hash, r.sess.family
-			exps[i], fexps[i] = r.sess.expires, r.sess.familyExpires
+			ids[i], names[i], devs[i] = r.newID, r.username, r.deviceHash
 		}
-		return []any{ids, names, devs, hashes, fams, exps, fexps, audit.Registered}
+		return []any{ids, names, devs, audit.Registered}
 	}, func(r *deviceReq) string { return r.newID })
 }
 

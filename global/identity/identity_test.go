@@ -230,14 +230,16 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	globaltest.MustStatus(t, r, http.StatusUnauthorized)
 	var revoked, audits int
 	ctx := context.Background()
-	if err := c.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM refresh_tokens WHERE player_id = $1 AND revoked_at IS NOT NULL`, p.ID).Scan(&revoked); err != nil || revoked != 3 {
-		t.Fatalf("revoked tokens = %d (err %v), want 3", revoked, err)
+	if err := c.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM refresh_families WHERE player_id = $1 AND revoked_at IS NOT NULL`, p.ID).Scan(&revoked); err != nil || revoked != 1 {
+		t.Fatalf("revoked families = %d (err %v), want 1", revoked, err)
 	}
 	if err := c.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE kind = 'auth.refresh_reuse' AND player_id = $1`, p.ID).Scan(&audits); err != nil || audits != 1 {
 		t.Fatalf("reuse audits = %d (err %v)", audits, err)
 	}
-	// Garbage and unknown tokens.
-	for _, tok := range []string{"", "garbage", "art_unknown"} {
+	// Garbage, unknown and altered tokens.
+	altered := []byte(s2.RefreshToken)
+	altered[len(altered)/2] ^= 1
+	for _, tok := range []string{"", "garbage", "art_unknown", string(altered)} {
 		r = c.Do(t, "POST", "/auth/refresh", "", map[string]string{"refresh_token": tok})
 		globaltest.MustStatus(t, r, http.StatusUnauthorized)
 	}
@@ -253,6 +255,67 @@ func TestLogoutRevokesFamily(t *testing.T) {
 	globaltest.MustStatus(t, c.Do(t, "POST", "/auth/refresh", "", map[string]string{"refresh_token": s.RefreshToken}), http.StatusUnauthorized)
 	// Unknown tokens answer the same, so logout cannot probe tokens.
 	globaltest.MustStatus(t, c.Do(t, "POST", "/auth/logout", "", map[string]string{"refresh_token": "art_nope"}), http.StatusNoContent)
+}
+
+// A login's token was never stored (refresh tokens are self-contained):
+// logging it out still ends its family, and only its family.
+func TestLogoutOfUnrefreshedToken(t *testing.T) {
+	c := globaltest.Start(t)
+	var logins [2]identity.SessionResponse
+	for i, want := range []int{http.StatusCreated, http.StatusOK} {
+		r := c.Do(t, "POST", "/auth/device", "", map[string]string{"device_id": "logout-test-device"})
+		globaltest.MustStatus(t, r, want)
+		r.Decode(t, &logins[i])
+	}
+	first, second := logins[0], logins[1]
+	globaltest.MustStatus(t, c.Do(t, "POST", "/auth/logout", "", map[string]string{"refresh_token": first.RefreshToken}), http.StatusNoContent)
+	globaltest.MustStatus(t, c.Do(t, "POST", "/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}), http.StatusUnauthorized)
+	// The same device's other login is another family.
+	globaltest.MustStatus(t, c.Do(t, "POST", "/auth/refresh", "", map[string]string{"refresh_token": second.RefreshToken}), http.StatusOK)
+	var audits int
+	if err := c.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE kind = 'auth.logout' AND player_id = $1`, first.PlayerID).Scan(&audits); err != nil || audits != 1 {
+		t.Fatalf("logout audits = %d (err %v)", audits, err)
+	}
+}
+
+// One token presented by several clients at once is a reuse however the
+// requests interleave: at most one gets a session, the family is revoked,
+// and the session that one got dies with it.
+func TestConcurrentRefreshOfOneToken(t *testing.T) {
+	c := globaltest.Start(t)
+	p := c.Guest(t)
+	const racers = 6
+	var wg sync.WaitGroup
+	statuses := make([]int, racers)
+	minted := make([]string, racers)
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := c.Do(t, "POST", "/auth/refresh", "", map[string]string{"refresh_token": p.Refresh})
+			statuses[i] = r.Status
+			if r.Status == http.StatusOK {
+				var s identity.SessionResponse
+				r.Decode(t, &s)
+				minted[i] = s.RefreshToken
+			}
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for i, st := range statuses {
+		switch st {
+		case http.StatusOK:
+			ok++
+			globaltest.MustStatus(t, c.Do(t, "POST", "/auth/refresh", "", map[string]string{"refresh_token": minted[i]}), http.StatusUnauthorized)
+		case http.StatusUnauthorized:
+		default:
+			t.Fatalf("racer %d got %d", i, st)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d racers refreshed one token, want 1 (statuses %v)", ok, statuses)
+	}
 }
 
 // forge signs claims with an arbitrary method, key and header.
@@ -353,7 +416,18 @@ func TestExportAndDelete(t *testing.T) {
 	c := globaltest.Start(t)
 	p := c.Register(t, "heidi", "heidi@example.com", goodPassword)
 	ctx := context.Background()
-	r := c.Do(t, "GET", "/player/me/export", p.Access, nil)
+	// A session is stored once it is refreshed (a login's token is
+	// self-contained), and then it is exported.
+	r := c.Do(t, "POST", "/auth/refresh", "", map[string]string{"refresh_token": p.Refresh})
+	globaltest.MustStatus(t, r, http.StatusOK)
+	var refreshed identity.SessionResponse
+	r.Decode(t, &refreshed)
+	// And a session that was never refreshed must die with the account too.
+	r = c.Do(t, "POST", "/auth/login", "", map[string]string{"username": "heidi", "password": goodPassword})
+	globaltest.MustStatus(t, r, http.StatusOK)
+	var unrefreshed identity.SessionResponse
+	r.Decode(t, &unrefreshed)
+	r = c.Do(t, "GET", "/player/me/export", p.Access, nil)
 	globaltest.MustStatus(t, r, http.StatusOK)
 	var ex map[string]any
 	r.Decode(t, &ex)
@@ -380,12 +454,14 @@ func TestExportAndDelete(t *testing.T) {
 		t.Fatalf("tombstone keeps PII: user=%q email=%v idx=%v pw=%v deleted=%v", username, emailEnc, emailIdx, pw, deleted)
 	}
 	var live int
-	if err := c.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM refresh_tokens WHERE player_id = $1 AND revoked_at IS NULL`, p.ID).Scan(&live); err != nil || live != 0 {
-		t.Fatalf("live refresh tokens after delete = %d (err %v)", live, err)
+	if err := c.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM refresh_families WHERE player_id = $1 AND revoked_at IS NULL`, p.ID).Scan(&live); err != nil || live != 0 {
+		t.Fatalf("live refresh families after delete = %d (err %v)", live, err)
 	}
 	// The account is unusable: no login, no refresh, profile gone.
 	globaltest.MustStatus(t, c.Do(t, "POST", "/auth/login", "", map[string]string{"username": "heidi", "password": goodPassword}), http.StatusUnauthorized)
-	globaltest.MustStatus(t, c.Do(t, "POST", "/auth/refresh", "", map[string]string{"refresh_token": p.Refresh}), http.StatusUnauthorized)
+	for _, tok := range []string{refreshed.RefreshToken, unrefreshed.RefreshToken} {
+		globaltest.MustStatus(t, c.Do(t, "POST", "/auth/refresh", "", map[string]string{"refresh_token": tok}), http.StatusUnauthorized)
+	}
 	globaltest.MustStatus(t, c.Do(t, "GET", "/player/"+p.ID+"/profile", c.Guest(t).Access, nil), http.StatusNotFound)
 	// The name is free again, the id is not reused.
 	q := c.Register(t, "heidi", "heidi@example.com", goodPassword)

@@ -86,7 +86,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		return sess.store(ctx, tx, id)
+		return stampLogin(ctx, tx, id)
 	})
 	if err != nil {
 		return fmt.Errorf("login: %w", err)

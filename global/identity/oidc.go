@@ -191,7 +191,7 @@ func (s *Service) oidcLogin(w http.ResponseWriter, r *http.Request) error {
 		default:
 			return err
 		}
-		return sess.store(ctx, tx, playerID)
+		return stampLogin(ctx, tx, playerID)
 	})
 	var he *httpx.Error
 	switch {

@@ -31,55 +31,44 @@ func (s *Service) refresh(w http.ResponseWriter, r *http.Request) error {
 	if !validRefreshToken(req.RefreshToken) {
 		return errRefreshInvalid
 	}
-	oldHash := hashToken(req.RefreshToken)
 	now := s.now()
-	next := s.newSession(now)
-	var playerID string
+	c, err := s.refreshKey.parse(req.RefreshToken)
+	if err != nil || !c.live(now) {
+		return errRefreshInvalid
+	}
+	playerID := c.player.String()
+	// The new token stays in the family and keeps its absolute end.
+	next := pendingSession{family: c.family, generation: c.generation + 1, familyExpires: c.familyExpires,
+		expires: now.Add(s.cfg.RefreshTTL).Truncate(time.Second)}
+	if next.expires.After(c.familyExpires) {
+		next.expires = c.familyExpires
+	}
 	reused := false
-	err := s.db.RunTx(r.Context(), func(ctx context.Context, tx pgx.Tx) error {
+	err = s.db.RunTx(r.Context(), func(ctx context.Context, tx pgx.Tx) error {
 		reused = false
-		var family string
-		var expires, familyExpires time.Time
-		var used, revoked *time.Time
-		err := tx.QueryRow(ctx, `SELECT family_id::TEXT, player_id::TEXT, expires_at, family_expires_at, used_at, revoked_at
-			FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, oldHash).Scan(&family, &playerID, &expires, &familyExpires, &used, &revoked)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errRefreshInvalid
-		}
-		if err != nil {
-			return err
-		}
-		if revoked != nil || !now.Before(expires) || !now.Before(familyExpires) {
-			return errRefreshInvalid
-		}
-		if used != nil {
-			// A rotated token came back: either the client or a thief holds a
-			// copy. Revoke the whole family so the thief's copy dies too.
-			reused = true
-			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`, family); err != nil {
-				return err
+		if err := s.rotate(ctx, tx, c); err != nil {
+			if errors.Is(err, errReuse) {
+				// A retired token came back: either the client or a thief
+				// holds a copy. Revoke the whole family so the thief's copy
+				// dies too, and commit that.
+				reused = true
+				return s.revokeFamily(ctx, tx, c, audit.RefreshReuse, map[string]any{"family_id": c.family.String()})
 			}
-			return audit.Write(ctx, tx, audit.Event{Kind: audit.RefreshReuse, PlayerID: playerID, Actor: "player", Details: map[string]any{"family_id": family}})
-		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1`, oldHash); err != nil {
 			return err
-		}
-		// The new token stays in the family and keeps its absolute end.
-		next.family = family
-		next.familyExpires = familyExpires
-		if next.expires.After(familyExpires) {
-			next.expires = familyExpires
 		}
 		var deleted *time.Time
 		if err := tx.QueryRow(ctx, `SELECT deleted_at FROM players WHERE id = $1`, playerID).Scan(&deleted); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errRefreshInvalid
+			}
 			return err
 		}
 		if deleted != nil {
 			return errRefreshInvalid
 		}
-		return next.store(ctx, tx, playerID)
+		return stampLogin(ctx, tx, playerID)
 	})
-	if reused {
+	if reused && err == nil {
 		s.log().WarnContext(r.Context(), "refresh token reuse: family revoked")
 		return errRefreshInvalid
 	}
@@ -93,8 +82,59 @@ func (s *Service) refresh(w http.ResponseWriter, r *http.Request) error {
 	return s.writeSession(w, playerID, next, now, false)
 }
 
+// rotate retires the token c in its family, in tx: the family's row then
+// names generation c.generation+1 as its only valid token. A family has no
+// row until its first token is refreshed (logins write nothing), so a
+// missing row means generation 0 is valid. It returns errReuse when c was
+// already retired, including by a concurrent refresh of the same token, and
+// errRefreshInvalid when the family is revoked.
+func (s *Service) rotate(ctx context.Context, tx pgx.Tx, c refreshClaims) error {
+	var gen int64
+	var revoked *time.Time
+	err := tx.QueryRow(ctx, `SELECT generation, revoked_at FROM refresh_families WHERE family_id = $1 FOR UPDATE`, c.family).Scan(&gen, &revoked)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		if c.generation != 0 {
+			// Only a rotation mints a later generation, and it writes the row.
+			return errRefreshInvalid
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO refresh_families (family_id, player_id, generation, family_expires_at)
+			VALUES ($1, $2, 1, $3) ON CONFLICT (family_id) DO NOTHING`, c.family, c.player, c.familyExpires)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			// A concurrent refresh of this same token inserted it first.
+			return errReuse
+		}
+		return nil
+	case err != nil:
+		return err
+	case revoked != nil:
+		return errRefreshInvalid
+	case int64(c.generation) < gen:
+		return errReuse
+	case int64(c.generation) > gen:
+		return errRefreshInvalid
+	}
+	_, err = tx.Exec(ctx, `UPDATE refresh_families SET generation = generation + 1, updated_at = now() WHERE family_id = $1`, c.family)
+	return err
+}
+
+// revokeFamily ends c's family, in tx, whether or not it has a row yet, and
+// audits why.
+func (s *Service) revokeFamily(ctx context.Context, tx pgx.Tx, c refreshClaims, kind string, details map[string]any) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO refresh_families (family_id, player_id, generation, family_expires_at, revoked_at)
+		VALUES ($1, $2, $3, $4, now())
+		ON CONFLICT (family_id) DO UPDATE SET revoked_at = COALESCE(refresh_families.revoked_at, excluded.revoked_at), updated_at = now()`,
+		c.family, c.player, int64(c.generation), c.familyExpires); err != nil {
+		return err
+	}
+	return audit.Write(ctx, tx, audit.Event{Kind: kind, PlayerID: c.player.String(), Actor: "player", Details: details})
+}
+
 // logout revokes the refresh token's whole family. It answers 204 whether or
-// not the token was known, so it cannot be used to probe tokens.
+// not the token was valid, so it cannot be used to probe tokens.
 func (s *Service) logout(w http.ResponseWriter, r *http.Request) error {
 	var req RefreshRequest
 	if err := httpx.DecodeJSON(w, r, &req, maxAuthBody); err != nil {
@@ -103,22 +143,14 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) error {
 	if !validRefreshToken(req.RefreshToken) {
 		return httpx.BadRequest("refresh_token is malformed")
 	}
-	h := hashToken(req.RefreshToken)
-	err := s.db.RunTx(r.Context(), func(ctx context.Context, tx pgx.Tx) error {
-		var family, player string
-		err := tx.QueryRow(ctx, `SELECT family_id::TEXT, player_id::TEXT FROM refresh_tokens WHERE token_hash = $1`, h).Scan(&family, &player)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`, family); err != nil {
-			return err
-		}
-		return audit.Write(ctx, tx, audit.Event{Kind: audit.Logout, PlayerID: player, Actor: "player"})
-	})
+	c, err := s.refreshKey.parse(req.RefreshToken)
 	if err != nil {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err := s.db.RunTx(r.Context(), func(ctx context.Context, tx pgx.Tx) error {
+		return s.revokeFamily(ctx, tx, c, audit.Logout, nil)
+	}); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -61,9 +61,6 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request) error {
 			VALUES ($1, $2, $3, $4, $5, $6, 'password', now())`, id, req.Username, normalizeUsername(req.Username), sealed, idx, hash); err != nil {
 			return err
 		}
-		if err := sess.store(ctx, tx, id); err != nil {
-			return err
-		}
 		return audit.Write(ctx, tx, audit.Event{Kind: audit.Registered, PlayerID: id, Actor: "player", Details: map[string]any{"provider": "password"}})
 	})
 	switch {

@@ -84,6 +84,7 @@ type Service struct {
 	ipLimit, acctLimit, regLimit *ratelimit.Limiter
 	oidc                         *oidcSet
 	batch, create                *deviceBatcher
+	refreshKey                   *refreshSigner
 	now                          func() time.Time
 	rejected                     *rejections
 }
@@ -125,7 +126,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	s := &Service{cfg: cfg, db: cfg.DB, now: cfg.Now, batch: newLoginBatcher(cfg.DB, cfg.Registry), create: newCreateBatcher(cfg.DB, cfg.Registry),
-		rejected: newRejections(cfg.Registry)}
+		rejected: newRejections(cfg.Registry), refreshKey: newRefreshSigner(cfg.Index.Derive(refreshKeyLabel))}
 	if !cfg.Limits.Off {
 		var err error
 		maxKeys := cfg.Limits.MaxKeys

@@ -2,10 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -30,50 +26,32 @@ type SessionResponse struct {
 // refreshPrefix marks Atoll refresh tokens so secret scanners can find leaked ones.
 const refreshPrefix = "art_"
 
-// maxRefreshTokenLen bounds what we hash from a request.
+// maxRefreshTokenLen bounds what a request may present as a refresh token.
 const maxRefreshTokenLen = 128
-
-// newRefreshToken returns a 256-bit opaque token and the hash stored for it.
-// Only the hash is stored: a database leak must not leak usable sessions. A
-// fast hash is enough because the token has full entropy.
-func newRefreshToken() (token, hash string) {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	token = refreshPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	return token, hashToken(token)
-}
-
-func hashToken(tok string) string {
-	h := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(h[:])
-}
 
 func validRefreshToken(tok string) bool {
 	return strings.HasPrefix(tok, refreshPrefix) && len(tok) <= maxRefreshTokenLen
 }
 
-// pendingSession is a refresh token about to be stored.
+// pendingSession is the refresh-token family a successful auth call starts
+// (or, on refresh, continues); its token is minted once the player is known.
 type pendingSession struct {
-	token, hash, family    string
+	family                 uuid.UUID
+	generation             uint32
 	expires, familyExpires time.Time
 }
 
 func (s *Service) newSession(now time.Time) pendingSession {
-	tok, h := newRefreshToken()
 	return pendingSession{
-		token: tok, hash: h, family: uuid.NewString(),
-		expires:       now.Add(s.cfg.RefreshTTL),
-		familyExpires: now.Add(s.cfg.RefreshFamilyTTL),
+		family:        uuid.New(),
+		expires:       now.Add(s.cfg.RefreshTTL).Truncate(time.Second),
+		familyExpires: now.Add(s.cfg.RefreshFamilyTTL).Truncate(time.Second),
 	}
 }
 
-// store inserts the refresh token and stamps last_login, in tx; a
-// suspended player gets errSuspended (and the transaction rolls back).
-func (p pendingSession) store(ctx context.Context, tx pgx.Tx, playerID string) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, family_id, player_id, expires_at, family_expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		p.hash, p.family, playerID, p.expires, p.familyExpires); err != nil {
-		return fmt.Errorf("store refresh token: %w", err)
-	}
+// stampLogin records the login on the player, in tx; a suspended player
+// gets errSuspended (and the transaction rolls back).
+func stampLogin(ctx context.Context, tx pgx.Tx, playerID string) error {
 	tag, err := tx.Exec(ctx, `UPDATE players SET last_login = now() WHERE id = $1 AND suspended_at IS NULL`, playerID)
 	if err != nil {
 		return fmt.Errorf("stamp last login: %w", err)
@@ -84,17 +62,23 @@ func (p pendingSession) store(ctx context.Context, tx pgx.Tx, playerID string) e
 	return nil
 }
 
-// writeSession signs the access token for a stored session and answers
-// with it: 201 when the call created the player, else 200.
+// writeSession signs the access token and mints the refresh token of a
+// session and answers with them: 201 when the call created the player, else
+// 200.
 func (s *Service) writeSession(w http.ResponseWriter, playerID string, p pendingSession, now time.Time, created bool) error {
+	pid, err := uuid.Parse(playerID)
+	if err != nil {
+		return fmt.Errorf("mint refresh token: player id: %w", err)
+	}
 	at, exp, err := s.cfg.Issuer.IssueAccess(playerID, now)
 	if err != nil {
 		return fmt.Errorf("issue access token: %w", err)
 	}
+	rt := s.refreshKey.mint(refreshClaims{family: p.family, player: pid, generation: p.generation, expires: p.expires, familyExpires: p.familyExpires})
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
-	httpx.WriteJSON(w, status, SessionResponse{PlayerID: playerID, AccessToken: at, RefreshToken: p.token, ExpiresIn: int(exp.Unix() - now.Unix()), Created: created})
+	httpx.WriteJSON(w, status, SessionResponse{PlayerID: playerID, AccessToken: at, RefreshToken: rt, ExpiresIn: int(exp.Unix() - now.Unix()), Created: created})
 	return nil
 }

@@ -37,7 +37,9 @@ type ExportIdent struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// ExportSess is one refresh token (its hash is not exported).
+// ExportSess is one stored session: a refresh-token family (stored once it
+// is first refreshed or logged out; UsedAt is its last refresh), or a
+// refresh token issued before families (its hash is not exported).
 type ExportSess struct {
 	FamilyID  string     `json:"family_id"`
 	IssuedAt  time.Time  `json:"issued_at"`
@@ -87,7 +89,9 @@ func (s *Service) export(w http.ResponseWriter, r *http.Request) error {
 	}); err != nil {
 		return err
 	}
-	if err := collect(ctx, q, `SELECT family_id::TEXT, issued_at, expires_at, used_at, revoked_at FROM refresh_tokens WHERE player_id = $1 ORDER BY issued_at LIMIT `+fmt.Sprint(maxExportRows), id, func(rows pgx.Rows) error {
+	if err := collect(ctx, q, `SELECT family_id::TEXT, created_at, family_expires_at, updated_at, revoked_at FROM refresh_families WHERE player_id = $1
+		UNION ALL SELECT family_id::TEXT, issued_at, expires_at, used_at, revoked_at FROM refresh_tokens WHERE player_id = $1
+		ORDER BY 2 LIMIT `+fmt.Sprint(maxExportRows), id, func(rows pgx.Rows) error {
 		var d ExportSess
 		err := rows.Scan(&d.FamilyID, &d.IssuedAt, &d.ExpiresAt, &d.UsedAt, &d.RevokedAt)
 		ex.Sessions = append(ex.Sessions, d)
@@ -179,6 +183,7 @@ func (s *Service) erase(w http.ResponseWriter, r *http.Request) error {
 			`DELETE FROM devices WHERE player_id = $1`,
 			`DELETE FROM identities WHERE player_id = $1`,
 			`UPDATE refresh_tokens SET revoked_at = now() WHERE player_id = $1 AND revoked_at IS NULL`,
+			`UPDATE refresh_families SET revoked_at = now() WHERE player_id = $1 AND revoked_at IS NULL`,
 		} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err

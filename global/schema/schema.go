@@ -35,7 +35,7 @@ func Apply(ctx context.Context, d *db.DB) error {
 }
 
 // RegionalByRow lists tables whose rows live in their player's home region.
-var RegionalByRow = []string{"players", "devices", "identities", "refresh_tokens",
+var RegionalByRow = []string{"players", "devices", "identities", "refresh_tokens", "refresh_families",
 	"wallets", "inventory_items", "transactions", "economy_requests", "payments"}
 
 // Global lists read-mostly tables served from every region at local latency.

@@ -36,3 +36,15 @@ func (k *IndexKey) Index(normalized string) string {
 	mac.Write([]byte(normalized))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
+
+// Derive returns a 32-byte key for another purpose, named by label, from
+// this one: HMAC-SHA256 of the label, so keys derived under different labels
+// are independent and none reveals the index key. A service that needs a
+// secret every replica shares (the index key must be shared for lookups to
+// work) derives it here instead of adding a key to configure; like the index
+// key, a derived key changes only if the index key does.
+func (k *IndexKey) Derive(label string) []byte {
+	mac := hmac.New(sha256.New, k.key)
+	mac.Write([]byte("atoll derived key: " + label))
+	return mac.Sum(nil)
+}

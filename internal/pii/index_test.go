@@ -2,6 +2,7 @@ package pii
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -36,5 +37,26 @@ func TestParseIndexKeyRejects(t *testing.T) {
 		if _, err := ParseIndexKey(s); !errors.Is(err, ErrInvalidKeys) {
 			t.Errorf("ParseIndexKey(%q) = %v, want ErrInvalidKeys", s, err)
 		}
+	}
+}
+
+func TestDerive(t *testing.T) {
+	k, err := ParseIndexKey("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Expected value computed independently (Python hmac).
+	if got := fmt.Sprintf("%x", k.Derive("a label")); got != "8560c8676e3da754ea42b77b153d30466a2fb3b8dbda96784bb48661da1781fa" {
+		t.Fatalf("Derive() = %s", got)
+	}
+	if string(k.Derive("a label")) == string(k.Derive("another label")) {
+		t.Fatal("two labels derive one key")
+	}
+	other, err := ParseIndexKey("AQECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(other.Derive("a label")) == string(k.Derive("a label")) {
+		t.Fatal("two index keys derive one key")
 	}
 }
