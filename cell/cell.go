@@ -136,6 +136,8 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 	c.Bus, err = bus.Start(ctx, bus.Config{
 		CellID: c.cfg.CellID, DataDir: c.cfg.DataDir, ClientHost: c.cfg.NATSHost, ClientPort: c.cfg.NATSPort,
 		HubURL: c.cfg.HubURL, Log: c.log,
+		ClientUser: c.cfg.NATSUser, ClientPassword: c.cfg.NATSPassword, // bus
+		HubSecret: c.cfg.HubSecret, HubCreds: c.cfg.HubCreds, HubTLS: c.cfg.HubTLS, // bus
 	})
 	if err != nil {
 		return err

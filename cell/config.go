@@ -70,6 +70,23 @@ type Config struct {
 	// HubURL is the global hub's leaf-node URL, e.g. nats-leaf://hub:7422
 	// (ATOLL_HUB_URL). Empty means no leaf connection.
 	HubURL string
+	// --- bus ---
+	// NATSUser and NATSPassword are required of every client of NATSPort
+	// (ATOLL_NATS_USER, ATOLL_NATS_PASSWORD). Empty means none, accepted
+	// only with a loopback NATSHost.
+	NATSUser, NATSPassword string
+	// HubSecret is the cell's leaf password at the hub, its entry in the
+	// core's ATOLL_HUB_CELLS (ATOLL_HUB_SECRET); the leaf user is CellID.
+	// Empty means HubCreds or none (Atoll's hub refuses that).
+	HubSecret string
+	// HubCreds is a NATS .creds file for an operator's hub
+	// (ATOLL_HUB_CREDS); empty means HubSecret.
+	HubCreds string
+	// HubTLS secures the leaf connection (ATOLL_HUB_TLS_CERT,
+	// ATOLL_HUB_TLS_KEY, ATOLL_HUB_TLS_CA); the zero value means TLS only
+	// for a tls:// URL, with the system roots.
+	HubTLS bus.TLSFiles
+	// --- end bus ---
 	// ModesFile is a YAML file of game modes, {modes: [...]} in
 	// matchmaker.Mode's fields (ATOLL_MODES_FILE). Empty means Modes.
 	ModesFile string
@@ -150,6 +167,12 @@ func (c *Config) Validate() error {
 	}
 	if c.NATSPort != bus.RandomPort && (c.NATSPort < 0 || c.NATSPort > MaxNATSPort) {
 		bad("NATS port %d (ATOLL_NATS_PORT): want 0 (none) to %d", c.NATSPort, MaxNATSPort)
+	}
+	if c.NATSPort != 0 && c.NATSPassword == "" && !bus.IsLoopback(c.NATSHost) {
+		bad("NATS client port on %q (ATOLL_NATS_HOST) needs ATOLL_NATS_USER and ATOLL_NATS_PASSWORD: anyone reaching it could rewrite fleet records, tickets and sessions", c.NATSHost)
+	}
+	if (c.NATSUser == "") != (c.NATSPassword == "") {
+		bad("set both ATOLL_NATS_USER and ATOLL_NATS_PASSWORD, or neither")
 	}
 	if c.HubURL != "" {
 		if u, err := url.Parse(c.HubURL); err != nil || u.Host == "" {

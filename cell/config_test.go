@@ -83,6 +83,8 @@ func TestConfigValidate(t *testing.T) {
 		"bad nats port":     func(c *cell.Config) { c.NATSPort = 70000 },
 		"slow matching":     func(c *cell.Config) { c.MatchInterval = time.Second },
 		"bad hub":           func(c *cell.Config) { c.HubURL = "::" },
+		"open nats port":    func(c *cell.Config) { c.NATSPort, c.NATSHost = 4222, "0.0.0.0" },
+		"half nats creds":   func(c *cell.Config) { c.NATSUser = "ops" },
 		"bad modes":         func(c *cell.Config) { c.Modes = []matchmaker.Mode{{Name: "x"}} },
 	} {
 		c := good

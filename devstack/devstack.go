@@ -15,6 +15,7 @@ import (
 
 	"github.com/atollgg/atoll/cell"
 	"github.com/atollgg/atoll/global"
+	"github.com/atollgg/atoll/global/hub"
 	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/obs"
@@ -27,6 +28,7 @@ const (
 	DevAdminToken = "dev-admin-token-change-me"
 	DevCellID     = "dev-local-1"
 	devCellToken  = "dev-cell-token-change-me"
+	devLeafSecret = "dev-leaf-secret-change-me" // the cell's leaf password at the hub
 )
 
 // stopGrace bounds shutting the stack down; drainGrace is the part of it
@@ -109,6 +111,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		CORSOrigins: []string{cellURL}, Log: cfg.Log,
 		// Fake payments are what a local stack wants; never in production.
 		Payments: payments.Settings{Provider: "dev"},
+		// The bus: an embedded hub on a free loopback leaf port.
+		Hub: &hub.Config{LeafHost: "127.0.0.1", LeafPort: hub.RandomPort, Cells: map[string]string{DevCellID: devLeafSecret}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("global core: %w", err)
@@ -125,6 +129,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		CellID: DevCellID, Region: "local", HTTPAddr: cfg.CellAddr, PublicURL: cellURL,
 		GlobalURL: s.Global.URL(), DataDir: filepath.Join(cfg.DataDir, "cell"), ServiceToken: devCellToken,
 		GameServerCommand: cfg.GameServerCommand, GameServerEnv: gameEnv, Log: cfg.Log,
+		HubURL: s.Global.Hub.LeafURL(), HubSecret: devLeafSecret,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cell: %w", err)

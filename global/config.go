@@ -10,6 +10,7 @@ import (
 
 	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/global/economy"
+	"github.com/atollgg/atoll/global/hub"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/payments"
@@ -85,6 +86,13 @@ type Config struct {
 	// Leaderboards are the definitions when LeaderboardsFile is empty; nil
 	// means no leaderboards.
 	Leaderboards []contract.LeaderboardDefinition
+	// --- bus ---
+	// Hub is the NATS hub cells join as leaves (ATOLL_HUB_*): embedded, or
+	// an operator's NATS with Hub.ExternalURL. Nil means no hub: nothing
+	// consumes the cells' events and erasures do not reach the cells.
+	// Hub.DataDir empty means DataDir; Hub.Log nil means Log.
+	Hub *hub.Config
+	// --- end bus ---
 	// DebugAddr, when set, serves Go's profiler on this separate (never
 	// public) address; empty disables it.
 	DebugAddr string
@@ -131,6 +139,15 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	// --- end progression ---
+	if c.Hub != nil {
+		h := *c.Hub
+		if h.DataDir == "" {
+			h.DataDir = c.DataDir
+		}
+		if err := h.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 

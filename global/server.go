@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/global/economy"
+	"github.com/atollgg/atoll/global/federation"
+	"github.com/atollgg/atoll/global/hub"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/leaderboard"
 	"github.com/atollgg/atoll/global/matches"
@@ -63,6 +65,10 @@ type Server struct {
 	Matches  *matches.Service  // progression: ApplyMatchCompleted for the federation
 	// Leaderboards are the global boards (leaderboards.go).
 	Leaderboards *leaderboard.Service
+	// Hub and Federation are the bus (nil without Config.Hub): register
+	// cell-event handlers with Federation.Handle before Start.
+	Hub        *hub.Hub
+	Federation *federation.Federation
 
 	mux     *http.ServeMux
 	wrap    func(http.Handler) http.Handler
@@ -90,6 +96,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, mux: http.NewServeMux()}
 	ok := false
 	defer func() {
+		if !ok && s.Hub != nil {
+			_ = s.Hub.Shutdown(ctx)
+		}
 		if !ok && s.DB != nil {
 			s.DB.Close()
 		}
@@ -176,6 +185,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Identity.Routes(s.mux, s.wrap)
 	s.Players.Routes(s.mux, s.wrap)
+	if err := s.addBus(sctx); err != nil {
+		return nil, err
+	}
 	if err := s.addServices(); err != nil {
 		return nil, err
 	}
@@ -238,6 +250,33 @@ func (s *Server) addServices() error {
 	return nil
 }
 
+// addBus starts the hub and builds the federation (consumers start in
+// Start), and makes erasures reach the cells.
+func (s *Server) addBus(ctx context.Context) error {
+	if s.cfg.Hub == nil {
+		return nil
+	}
+	hc := *s.cfg.Hub
+	if hc.DataDir == "" {
+		hc.DataDir = s.cfg.DataDir
+	}
+	if hc.Log == nil {
+		hc.Log = s.log
+	}
+	h, err := hub.Start(ctx, hc)
+	if err != nil {
+		return err
+	}
+	s.Hub = h
+	s.Health.Add("hub", h.Ready)
+	if s.Federation, err = federation.New(federation.Config{DB: s.DB, JS: h.JS, Registry: s.Registry, Log: s.log}); err != nil {
+		return err
+	}
+	s.Players.AddEraser("federation", federation.EnqueuePlayerErased)
+	s.log.Info("hub ready", "leaf_url", h.LeafURL(), "cells", h.Cells())
+	return nil
+}
+
 func loadPII(cfg Config, log *slog.Logger) (*pii.Keyring, *pii.IndexKey, error) {
 	if cfg.PIIKeys != "" || cfg.PIIIndexKey != "" {
 		if cfg.PIIKeys == "" || cfg.PIIIndexKey == "" {
@@ -294,6 +333,11 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Info("re-sealed emails with the active PII key", "rows", n, "kid", s.PII.ActiveID())
 		}
 	}()
+	if s.Federation != nil {
+		if err := s.Federation.Start(ctx); err != nil {
+			return err
+		}
+	}
 	if s.cfg.KeyRotation > 0 {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.rotateKeys(rctx) }()
@@ -344,6 +388,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.wg.Wait()
 	} else {
 		_ = s.http.Close()
+	}
+	if s.Federation != nil {
+		err = errors.Join(err, s.Federation.Shutdown(ctx))
+	}
+	if s.Hub != nil {
+		err = errors.Join(err, s.Hub.Shutdown(ctx))
 	}
 	s.DB.Close()
 	return err

@@ -8,11 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"path/filepath"
-	"regexp"
+	"sync"
 	"time"
 
+	"github.com/atollgg/atoll/contract"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -41,11 +41,9 @@ const (
 // RandomPort asks for a free client port chosen by the system (tests).
 const RandomPort = -1
 
-var cellIDPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
-
 // ValidCellID reports whether id can name a JetStream domain, a stream and a
 // subject token: letters, digits, '-' and '_', at most 64 characters.
-func ValidCellID(id string) bool { return cellIDPattern.MatchString(id) }
+func ValidCellID(id string) bool { return contract.ValidCellID(id) }
 
 // Config configures the embedded server.
 type Config struct {
@@ -59,12 +57,40 @@ type Config struct {
 	// ClientPort is the NATS client port: 0 means no listener (in-process
 	// connections only), RandomPort a free port chosen by the system.
 	ClientPort int
+	// ClientUser and ClientPassword are the credentials every client of the
+	// client port must present. Empty means none, which Start accepts only
+	// on a loopback ClientHost: the port can rewrite fleet records, tickets
+	// and sessions and publish the cell's events.
+	ClientUser, ClientPassword string
 	// HubURL is the global hub's leaf-node URL (nats-leaf://host:7422); empty
 	// means the cell runs without a hub.
 	HubURL string
+	// HubSecret is the cell's leaf password at the hub (user: the cell id),
+	// listed for this cell in the core's ATOLL_HUB_CELLS. Empty means
+	// HubCreds, or credentials inside HubURL, or none (refused by Atoll's
+	// hub).
+	HubSecret string
+	// HubCreds is a NATS .creds file for the leaf connection (operators'
+	// own NATS); empty means HubSecret.
+	HubCreds string
+	// HubTLS secures the leaf connection; the zero value means TLS only if
+	// the URL's scheme asks for it (tls://), with the system roots.
+	HubTLS TLSFiles
 	// Log receives the server's notices and errors; nil means slog.Default().
 	Log *slog.Logger
 }
+
+// TLSFiles names PEM files; all empty means no TLS.
+type TLSFiles struct {
+	// Cert and Key are the client certificate and key the hub may require;
+	// empty means none.
+	Cert, Key string
+	// CA verifies the hub's certificate; empty means the system roots.
+	CA string
+}
+
+// Enabled reports whether any TLS file is set.
+func (t TLSFiles) Enabled() bool { return t.Cert != "" || t.Key != "" || t.CA != "" }
 
 // Bus is a running embedded server with the cell's in-process connection.
 type Bus struct {
@@ -73,6 +99,9 @@ type Bus struct {
 	Conn   *nats.Conn
 	JS     jetstream.JetStream
 	stream jetstream.Stream
+
+	cancel context.CancelFunc // stops watchLeaf
+	wg     sync.WaitGroup
 }
 
 // Start starts the server, waits until JetStream has recovered its store,
@@ -90,8 +119,15 @@ func Start(ctx context.Context, cfg Config) (*Bus, error) {
 	if cfg.ClientHost == "" {
 		cfg.ClientHost = "127.0.0.1"
 	}
+	if err := checkClientAuth(cfg); err != nil {
+		return nil, fmt.Errorf("start bus: %w", err)
+	}
+	internalPass, err := randomSecret()
+	if err != nil {
+		return nil, fmt.Errorf("start bus: %w", err)
+	}
 	opts := &server.Options{
-		ServerName:      "cell-" + cfg.CellID,
+		ServerName:      "cell-" + cfg.CellID, // the hub recognises the cell by it (hub.CellServerName)
 		Host:            cfg.ClientHost,
 		Port:            cfg.ClientPort,
 		DontListen:      cfg.ClientPort == 0,
@@ -100,13 +136,31 @@ func Start(ctx context.Context, cfg Config) (*Bus, error) {
 		StoreDir:        filepath.Join(cfg.DataDir, "jetstream"),
 		NoSigs:          true,
 		HTTPPort:        0,
+		Users:           []*server.User{{Username: internalUser, Password: internalPass}},
+	}
+	switch {
+	case cfg.ClientUser != "":
+		opts.Users = append(opts.Users, &server.User{Username: cfg.ClientUser, Password: cfg.ClientPassword})
+	case cfg.ClientPort != 0:
+		// Loopback without credentials (checkClientAuth): local clients
+		// connect anonymously as a user nobody can log in as.
+		anonPass, err := randomSecret()
+		if err != nil {
+			return nil, fmt.Errorf("start bus: %w", err)
+		}
+		opts.Users = append(opts.Users, &server.User{Username: anonymousUser, Password: anonPass})
+		opts.NoAuthUser = anonymousUser
 	}
 	if cfg.HubURL != "" {
-		u, err := url.Parse(cfg.HubURL)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("start bus: hub URL %q is not a URL such as nats-leaf://hub:7422", cfg.HubURL)
+		remote, err := leafRemote(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("start bus: %w", err)
 		}
-		opts.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{u}}}
+		// Connect only once the streams exist (enableLeaf): the hub creates
+		// its sourcing consumer when the leaf comes up, and a first attempt
+		// against a missing stream backs off for up to two minutes.
+		remote.Disabled = true
+		opts.LeafNode.Remotes = []*server.RemoteLeafOpts{remote}
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -119,16 +173,41 @@ func Start(ctx context.Context, cfg Config) (*Bus, error) {
 		return nil, fmt.Errorf("start bus: server not ready after %s (port taken or store unreadable; see the log)", readyTimeout)
 	}
 	b := &Bus{cfg: cfg, Server: srv}
-	if err := b.connect(ctx); err != nil {
+	if err := b.connect(ctx, internalPass); err != nil {
 		b.stop()
 		return nil, err
+	}
+	if err := b.enableLeaf(opts); err != nil {
+		b.stop()
+		return nil, err
+	}
+	if cfg.HubURL != "" {
+		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		b.cancel = cancel
+		b.wg.Add(1)
+		go func() { defer b.wg.Done(); b.watchLeaf(wctx) }()
 	}
 	return b, nil
 }
 
-func (b *Bus) connect(ctx context.Context) error {
+// enableLeaf turns the leaf remote on once the cell's streams exist.
+func (b *Bus) enableLeaf(opts *server.Options) error {
+	if len(opts.LeafNode.Remotes) == 0 {
+		return nil
+	}
+	next := opts.Clone()
+	remote := *opts.LeafNode.Remotes[0] // a copy: reload diffs old against new
+	remote.Disabled = false
+	next.LeafNode.Remotes = []*server.RemoteLeafOpts{&remote}
+	if err := b.Server.ReloadOptions(next); err != nil {
+		return fmt.Errorf("start bus: enable the leaf connection: %w", err)
+	}
+	return nil
+}
+
+func (b *Bus) connect(ctx context.Context, internalPass string) error {
 	nc, err := nats.Connect("", nats.InProcessServer(b.Server), nats.Name("cell-"+b.cfg.CellID),
-		nats.MaxReconnects(-1))
+		nats.UserInfo(internalUser, internalPass), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("start bus: in-process connection: %w", err)
 	}
@@ -152,6 +231,9 @@ func (b *Bus) connect(ctx context.Context) error {
 		return fmt.Errorf("start bus: stream %s: %w", b.StreamName(), err)
 	}
 	b.stream = st
+	if err := b.ensureGlobalIn(ctx); err != nil {
+		return fmt.Errorf("start bus: %w", err)
+	}
 	return nil
 }
 
@@ -230,6 +312,10 @@ func (b *Bus) Shutdown(ctx context.Context) error {
 }
 
 func (b *Bus) stop() {
+	if b.cancel != nil {
+		b.cancel()
+		b.wg.Wait()
+	}
 	if b.Conn != nil {
 		b.Conn.Close()
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/atollgg/atoll/cell"
+	"github.com/atollgg/atoll/cell/bus"
 	"github.com/atollgg/atoll/internal/obs"
 )
 
@@ -26,6 +27,13 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	natsPort := f.Int("nats-port", 0, "NATS client port for external clients (0: in-process only)")
 	natsHost := f.String("nats-host", "", "NATS client listen host (default 127.0.0.1)")
 	hub := f.String("hub-url", "", "leaf-node remote URL of the global hub; empty runs standalone")
+	natsUser := f.String("nats-user", "", "user every NATS client must log in as (required with a non-loopback --nats-host)")
+	natsPass := f.String("nats-password", "", "password of --nats-user (at least 16 characters)")
+	hubSecret := f.String("hub-secret", "", "this cell's leaf password at the hub (its entry in the core's ATOLL_HUB_CELLS)")
+	hubCreds := f.String("hub-creds", "", "NATS .creds file for an operator's hub (instead of --hub-secret)")
+	hubCert := f.String("hub-tls-cert", "", "client certificate for the leaf connection (PEM)")
+	hubKey := f.String("hub-tls-key", "", "client key for the leaf connection (PEM)")
+	hubCA := f.String("hub-tls-ca", "", "CA that verifies the hub's certificate (default: system roots)")
 	modes := f.String("modes-file", "", "YAML file of game modes (default: built-in duel, 2v2, 5v5, ffa8)")
 	leaderboards := f.String("leaderboards-file", "", "YAML file of leaderboard definitions (empty: no leaderboards)")
 	rating := f.Float64("default-rating", 0, "rating of players without one (0: 1500)")
@@ -39,7 +47,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	maxServers := f.Int("max-servers", 0, "maximum game servers (0: default)")
 	hb := f.Duration("heartbeat-period", 0, "game-server heartbeat period (0: 2s)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
-	f.markSecret("service-token", "consul-token")
+	f.markSecret("service-token", "consul-token", "nats-password", "hub-secret")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -54,6 +62,8 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		MatchInterval: *interval, ConnectTokenTTL: *ctt, GameHost: *gameHost, WarmServers: *warm, MaxServers: *maxServers,
 		HeartbeatPeriod: *hb, Log: log,
 		LeaderboardsFile: *leaderboards,
+		NATSUser:         *natsUser, NATSPassword: *natsPass, HubSecret: *hubSecret, HubCreds: *hubCreds,
+		HubTLS: bus.TLSFiles{Cert: *hubCert, Key: *hubKey, CA: *hubCA},
 	}
 	if *gsCmd != "" {
 		cfg.GameServerCommand = strings.Fields(*gsCmd)

@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/atollgg/atoll/global"
 	"github.com/atollgg/atoll/global/economy"
+	"github.com/atollgg/atoll/global/hub"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/payments"
@@ -59,8 +62,18 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	payCancel := f.String("payments-cancel-url", "", "where the hosted checkout returns the player on cancel")
 	payTolerance := f.Duration("payments-webhook-tolerance", 0, "webhook timestamp tolerance (0: default)")
 	leaderboards := f.String("leaderboards-file", "", "YAML file of leaderboard definitions (empty: no leaderboards)")
+	hubLeaf := f.String("hub-leaf-addr", "", "embedded NATS hub: leaf-node listen address for cells, e.g. 0.0.0.0:7422 (empty: no embedded hub)")
+	hubCells := f.String("hub-cells", "", "leaf credentials of the cells: cell-id=secret,... (each cell's ATOLL_HUB_SECRET)")
+	hubCert := f.String("hub-tls-cert", "", "leaf listener TLS certificate (PEM)")
+	hubKey := f.String("hub-tls-key", "", "leaf listener TLS key (PEM)")
+	hubCA := f.String("hub-tls-ca", "", "CA that cells' leaf certificates must chain to (empty: no client certificates)")
+	hubExt := f.String("hub-external-url", "", "use this NATS (JetStream domain \"global\") instead of embedding a hub")
+	hubExtCreds := f.String("hub-external-creds", "", "NATS .creds file for --hub-external-url")
+	hubExtUser := f.String("hub-external-user", "", "user for --hub-external-url")
+	hubExtPass := f.String("hub-external-password", "", "password for --hub-external-url")
 	debugAddr := f.String("debug-addr", "", "serve Go's profiler on this separate, non-public address (empty: off)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
+	f.markSecret("hub-cells", "hub-external-password")
 	f.markSecret("admin-token", "cell-tokens", "pii-keys", "pii-index-key", "database-url", "payments-webhook-secrets", "stripe-secret-key")
 	build := func() (global.Config, error) {
 		log, err := obs.NewLogger(stderr, *logLevel)
@@ -99,6 +112,14 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 		cfg.Payments = payments.Settings{
 			Provider: *payProvider, WebhookSecrets: payments.ParseSecrets(*paySecrets), StripeSecretKey: *stripeKey,
 			StripeAPIURL: *stripeURL, SuccessURL: *paySuccess, CancelURL: *payCancel, WebhookTolerance: *payTolerance,
+		}
+		if *hubLeaf != "" || *hubExt != "" {
+			if cfg.Hub, err = hubConfig(*hubLeaf, *hubCells); err != nil {
+				return cfg, err
+			}
+			cfg.Hub.TLS = hub.TLSFiles{Cert: *hubCert, Key: *hubKey, CA: *hubCA}
+			cfg.Hub.ExternalURL, cfg.Hub.ExternalCreds = *hubExt, *hubExtCreds
+			cfg.Hub.ExternalUser, cfg.Hub.ExternalPassword = *hubExtUser, *hubExtPass
 		}
 		if *cors != "" {
 			for _, o := range strings.Split(*cors, ",") {
@@ -151,6 +172,29 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 		return cfg, cfg.Validate()
 	}
 	return f, build
+}
+
+// hubConfig reads --hub-leaf-addr and --hub-cells.
+func hubConfig(leafAddr, cells string) (*hub.Config, error) {
+	hc := &hub.Config{}
+	if leafAddr != "" {
+		host, port, err := net.SplitHostPort(leafAddr)
+		if err != nil {
+			return nil, fmt.Errorf("hub leaf address %q: want host:port", leafAddr)
+		}
+		if hc.LeafPort, err = strconv.Atoi(port); err != nil || hc.LeafPort <= 0 {
+			return nil, fmt.Errorf("hub leaf address %q: bad port", leafAddr)
+		}
+		hc.LeafHost = host
+	}
+	if cells != "" {
+		secrets, err := authn.ParseSecrets(cells)
+		if err != nil {
+			return nil, fmt.Errorf("hub cells: %w", err)
+		}
+		hc.Cells = secrets
+	}
+	return hc, nil
 }
 
 func runGlobal(ctx context.Context, args []string, _, stderr io.Writer) error {
