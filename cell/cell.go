@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/atollgg/atoll/cell/ratings"
 	"github.com/atollgg/atoll/cell/registry"
 	"github.com/atollgg/atoll/cell/sessions"
+	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/gameserver/webclient"
 	"github.com/atollgg/atoll/internal/httpx"
 	"github.com/atollgg/atoll/internal/obs"
@@ -195,6 +197,8 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 	mux.HandleFunc("GET /healthz", c.Health.Live)
 	mux.HandleFunc("GET /readyz", c.Health.Ready)
 	mux.Handle("GET /metrics", obs.MetricsHandler(c.Registry))
+	// Relays verify connect tokens against these keys before forwarding.
+	mux.Handle("GET "+contract.ConnectJWKSPath, c.ConnectKeys.JWKSHandler())
 	var up atomic.Bool
 	c.Health.Add("started", func(context.Context) error {
 		if !up.Load() {
@@ -221,11 +225,15 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}
+	forward, err := c.forwarding()
+	if err != nil {
+		return err
+	}
 	c.Matchmaking, err = matchmaking.New(matchmaking.Config{
 		CellID: c.cfg.CellID, Region: c.cfg.Region, Modes: c.modes,
 		Tickets: ticketsKV, Sessions: c.Sessions, Fleet: c.Fleet, Events: sessionEvents, Ratings: rc, Publisher: c.Bus,
 		Verifier: verifier, ConnectKeys: c.ConnectKeys, Issuer: issuer, ConnectTTL: c.cfg.ConnectTokenTTL,
-		PassInterval: c.cfg.MatchInterval, Log: c.log, Registry: c.Registry,
+		PassInterval: c.cfg.MatchInterval, Log: c.log, Registry: c.Registry, Forward: forward,
 	})
 	if err != nil {
 		return err
@@ -305,6 +313,24 @@ func (c *Cell) accessVerifier(runCtx context.Context) (*tokens.Verifier, error) 
 		return nil
 	})
 	return tokens.NewVerifier(tokens.VerifierConfig{Keys: remote, Issuer: c.cfg.GlobalIssuer, Audience: Audience})
+}
+
+// forwarding reads the forward key when play goes through a relay; nil
+// means players connect to game servers directly.
+func (c *Cell) forwarding() (*matchmaking.Forward, error) {
+	if c.cfg.ForwardRelay == "" {
+		return nil, nil
+	}
+	host, portStr, err := net.SplitHostPort(c.cfg.ForwardRelay)
+	port, perr := strconv.Atoi(portStr)
+	if err != nil || perr != nil || host == "" || port < 1 || port > 65535 {
+		return nil, fmt.Errorf("forward relay %q: want host:port", c.cfg.ForwardRelay)
+	}
+	key, err := contract.ReadForwardKey(c.cfg.ForwardKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &matchmaking.Forward{RelayHost: host, RelayPort: port, Key: key}, nil
 }
 
 // dialable turns a bound address into one a local agent can dial: an

@@ -109,6 +109,13 @@ type Config struct {
 	// ConnectTokenTTL is a connect token's lifetime
 	// (ATOLL_CONNECT_TOKEN_TTL); zero means tokens.DefaultConnectTTL.
 	ConnectTokenTTL time.Duration
+	// ForwardRelay is the host:port of the region's relay that forwards
+	// play (ATOLL_FORWARD_RELAY); with ForwardKeyFile, matched players get
+	// it instead of game servers' addresses. Empty means no forwarding.
+	ForwardRelay string
+	// ForwardKeyFile holds the hex key shared with the region's relays
+	// (ATOLL_FORWARD_KEY_FILE); required with ForwardRelay.
+	ForwardKeyFile string
 
 	// GameServerCommand is the game-server program and its arguments
 	// (ATOLL_GAMESERVER_COMMAND, space-separated). Empty means this binary's
@@ -186,6 +193,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MatchInterval < 0 || c.MatchInterval > matchmaking.MaxPassInterval {
 		bad("match interval %s (ATOLL_MATCH_INTERVAL): want 0 to %s", c.MatchInterval, matchmaking.MaxPassInterval)
+	}
+	if (c.ForwardRelay == "") != (c.ForwardKeyFile == "") {
+		bad("forwarding needs both the relay address (ATOLL_FORWARD_RELAY) and the key file (ATOLL_FORWARD_KEY_FILE)")
 	}
 	if c.ConnectTokenTTL < 0 || c.ConnectTokenTTL > 10*time.Minute {
 		bad("connect token TTL %s (ATOLL_CONNECT_TOKEN_TTL): want 0 to 10m", c.ConnectTokenTTL)

@@ -93,6 +93,15 @@ type Config struct {
 	// Hub.DataDir empty means DataDir; Hub.Log nil means Log.
 	Hub *hub.Config
 	// --- end bus ---
+	// --- routing ---
+	// TopologyDir is the topology folder (ATOLL_TOPOLOGY_DIR); with it the
+	// core serves GET /topology and POST /route. Empty disables both.
+	TopologyDir string
+	// ConsulAddr and ConsulToken follow the cells' health for routing
+	// (ATOLL_CONSUL_ADDR, ATOLL_CONSUL_TOKEN); empty takes every declared
+	// cell as healthy.
+	ConsulAddr, ConsulToken string
+	// --- end routing ---
 	// DebugAddr, when set, serves Go's profiler on this separate (never
 	// public) address; empty disables it.
 	DebugAddr string

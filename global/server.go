@@ -27,6 +27,7 @@ import (
 	"github.com/atollgg/atoll/internal/password"
 	"github.com/atollgg/atoll/internal/pii"
 	"github.com/atollgg/atoll/internal/tokens"
+	"github.com/atollgg/atoll/relay/routing"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -69,6 +70,7 @@ type Server struct {
 	// cell-event handlers with Federation.Handle before Start.
 	Hub        *hub.Hub
 	Federation *federation.Federation
+	Routing    *routing.Routing // routing; nil without a topology folder
 
 	mux     *http.ServeMux
 	wrap    func(http.Handler) http.Handler
@@ -247,6 +249,17 @@ func (s *Server) addServices() error {
 		return err
 	}
 	// --- end leaderboards ---
+	// --- routing: GET /topology and POST /route over the topology folder ---
+	if s.cfg.TopologyDir != "" {
+		rt, err := routing.New(routing.Config{TopologyDir: s.cfg.TopologyDir, ConsulAddr: s.cfg.ConsulAddr,
+			ConsulToken: s.cfg.ConsulToken, Verifier: s.Verifier, Log: s.log})
+		if err != nil {
+			return err
+		}
+		s.Routing = rt
+		rt.Routes(s.mux)
+	}
+	// --- end routing ---
 	return nil
 }
 
@@ -337,6 +350,10 @@ func (s *Server) Start(ctx context.Context) error {
 		if err := s.Federation.Start(ctx); err != nil {
 			return err
 		}
+	}
+	if s.Routing != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.Routing.Run(rctx) }()
 	}
 	if s.cfg.KeyRotation > 0 {
 		s.wg.Add(1)

@@ -15,6 +15,7 @@ import (
 	"github.com/atollgg/atoll/cell/fleet"
 	"github.com/atollgg/atoll/cell/matchmaker"
 	"github.com/atollgg/atoll/cell/sessions"
+	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/internal/ratelimit"
 	"github.com/atollgg/atoll/internal/tokens"
 	"github.com/nats-io/nats.go/jetstream"
@@ -113,6 +114,9 @@ type Config struct {
 	// ConnectTTL is a connect token's lifetime; zero means
 	// tokens.DefaultConnectTTL.
 	ConnectTTL time.Duration
+	// Forward sends players through the region's relay instead of to game
+	// servers directly; zero means players get the servers' addresses.
+	Forward *Forward
 	// PassInterval is the period of the matching loop; zero means
 	// DefaultPassInterval, at most MaxPassInterval.
 	PassInterval time.Duration
@@ -140,6 +144,9 @@ func (c *Config) check() error {
 	}
 	if c.Verifier == nil || c.ConnectKeys == nil || c.Issuer == "" {
 		bad("access-token verifier, connect keys and issuer are required")
+	}
+	if f := c.Forward; f != nil && (f.RelayHost == "" || f.RelayPort <= 0 || len(f.Key) != contract.ForwardKeySize) {
+		bad("forwarding needs the relay's host and port and a %d-byte key", contract.ForwardKeySize)
 	}
 	if c.ConnectTTL < 0 || c.ConnectTTL > maxConnectTTL {
 		bad("connect token TTL must be between 0 and %s", maxConnectTTL)

@@ -1,8 +1,11 @@
 package matchmaking
 
 import (
+	"net"
+	"strconv"
 	"time"
 
+	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/internal/tokens"
 )
 
@@ -62,9 +65,14 @@ func (s *Service) statusOf(playerID string) (Status, bool) {
 	case StatusMatched:
 		st.SessionID = t.SessionID
 		st.Server = &ServerAddr{Host: t.Host, Port: t.Port}
+		if f := s.cfg.Forward; f != nil {
+			// The player gets the relay's address, never the server's;
+			// the server's travels sealed in the token (see Forward).
+			st.Server = &ServerAddr{Host: f.RelayHost, Port: f.RelayPort}
+		}
 		st.SessionOver = t.Closed
 		if !t.Closed {
-			tok, exp, err := s.connectToken(t.ServerID, t.SessionID, playerID, now)
+			tok, exp, err := s.connectToken(t.ServerID, t.SessionID, net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), playerID, now)
 			if err != nil {
 				s.log.Error("sign connect token", "session", t.SessionID, "err", err)
 			} else {
@@ -75,11 +83,30 @@ func (s *Service) statusOf(playerID string) (Status, bool) {
 	return st, true
 }
 
-func (s *Service) connectToken(serverID, sessionID, playerID string, now time.Time) (string, time.Time, error) {
+func (s *Service) connectToken(serverID, sessionID, serverAddr, playerID string, now time.Time) (string, time.Time, error) {
 	c := tokens.NewConnectClaims(s.cfg.Issuer, serverID, sessionID, playerID, now, s.cfg.ConnectTTL)
+	if f := s.cfg.Forward; f != nil {
+		sealed, err := contract.SealAddr(f.Key, sessionID, serverAddr)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		c.Forward = sealed
+	}
 	tok, err := s.cfg.ConnectKeys.Sign(c)
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	return tok, c.ExpiresAt.Time, nil
+}
+
+// Forward is forwarded play: matched players are sent to the region's relay
+// (RelayHost:RelayPort, which serves the game server's /connect) and their
+// connect tokens carry the game server's address sealed with Key
+// (contract.SealAddr), which only the region's relays hold. The relay
+// verifies the token against this cell's connect keys (served at
+// contract.ConnectJWKSPath) before dialing the server it names.
+type Forward struct {
+	RelayHost string
+	RelayPort int
+	Key       []byte
 }

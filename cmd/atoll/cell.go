@@ -46,6 +46,8 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	warm := f.Int("warm-servers", 0, "warm buffer of Ready game servers (0: 2)")
 	maxServers := f.Int("max-servers", 0, "maximum game servers (0: default)")
 	hb := f.Duration("heartbeat-period", 0, "game-server heartbeat period (0: 2s)")
+	fwdRelay := f.String("forward-relay", "", "host:port of the region's relay; players get it instead of game servers' addresses")
+	fwdKey := f.String("forward-key-file", "", "hex key shared with the region's relays (with --forward-relay)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
 	f.markSecret("service-token", "consul-token", "nats-password", "hub-secret")
 	if err := f.parse(args); err != nil {
@@ -63,7 +65,8 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		HeartbeatPeriod: *hb, Log: log,
 		LeaderboardsFile: *leaderboards,
 		NATSUser:         *natsUser, NATSPassword: *natsPass, HubSecret: *hubSecret, HubCreds: *hubCreds,
-		HubTLS: bus.TLSFiles{Cert: *hubCert, Key: *hubKey, CA: *hubCA},
+		HubTLS:       bus.TLSFiles{Cert: *hubCert, Key: *hubKey, CA: *hubCA},
+		ForwardRelay: *fwdRelay, ForwardKeyFile: *fwdKey,
 	}
 	if *gsCmd != "" {
 		cfg.GameServerCommand = strings.Fields(*gsCmd)

@@ -72,8 +72,12 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	hubExtUser := f.String("hub-external-user", "", "user for --hub-external-url")
 	hubExtPass := f.String("hub-external-password", "", "password for --hub-external-url")
 	debugAddr := f.String("debug-addr", "", "serve Go's profiler on this separate, non-public address (empty: off)")
+	topo := f.String("topology-dir", "", "topology folder; serves GET /topology and POST /route (empty: off)")
+	consul := f.String("consul-addr", "", "Consul agent whose atoll-cell health routing follows (empty: every declared cell healthy)")
+	consulToken := f.String("consul-token", "", "Consul ACL token")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
 	f.markSecret("hub-cells", "hub-external-password")
+	f.markSecret("consul-token")
 	f.markSecret("admin-token", "cell-tokens", "pii-keys", "pii-index-key", "database-url", "payments-webhook-secrets", "stripe-secret-key")
 	build := func() (global.Config, error) {
 		log, err := obs.NewLogger(stderr, *logLevel)
@@ -86,6 +90,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 			AccessTTL: *ttl, KeyRotation: durationOrZero(*rotate), DBMaxConns: int32(*maxConns),
 			PrimaryRegion: *primary, DebugAddr: *debugAddr, Log: log,
 			LeaderboardsFile: *leaderboards,
+			TopologyDir:      *topo, ConsulAddr: *consul, ConsulToken: *consulToken,
 		}
 		cfg.Economy.CatalogFile, cfg.Economy.CatalogRefresh = *catalog, *catalogRefresh
 		if *currencies != "" {

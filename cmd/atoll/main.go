@@ -25,6 +25,8 @@ var commands = map[string]command{
 	"gameserver": {"run the reference game server (started by a cell)", runGameserver},
 	"dev":        {"run a local development stack and walk through it", runDev},
 	"loadtest":   {"load-test an Atoll deployment and report throughput and latency", runLoadtest},
+	"relay":      {"run a relay (ping beacon, routing, forwarded play)", runRelay},
+	"topology":   {"validate a topology folder (atoll topology validate DIR)", runTopology},
 }
 
 func main() {

@@ -64,6 +64,10 @@ type ConnectClaims struct {
 	Claims
 	SessionID string `json:"sid"`
 	ServerID  string `json:"srv"`
+	// Forward is the game server's address sealed for the region's relays
+	// (contract.SealAddr) when the cell forwards play through them; zero
+	// means players connect to the server directly.
+	Forward string `json:"fwd,omitempty"`
 }
 
 // NewConnectClaims returns the claims of a connect token issued at now by

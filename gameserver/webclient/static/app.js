@@ -37,6 +37,7 @@
     get error() { return state.error; },
     get playerId() { return state.session ? state.session.player_id : ""; },
     get sessionId() { return state.sessionId; },
+    get probes() { try { return JSON.parse(localStorage.getItem("atoll.probes") || "null"); } catch (e) { return null; } },
     get seat() { return state.seat; },
     get tick() { return state.snap ? state.snap.tick : 0; },
     get snapshots() { return state.snapshots; },
@@ -113,6 +114,74 @@
     return Math.max(1, Math.round(best));
   }
 
+  // ------------------------------------------------------ region probing
+  // Browsers cannot send UDP, so each region is probed over its relays'
+  // WebSocket /ping (relay/beacon): several pings, the minimum round trip
+  // and the share lost. Figures are cached, and the chosen region changes
+  // only when it got 1.2x slower than when chosen or another is 1.2x
+  // faster (the Go client's RegionChooser does the same).
+  const PROBES = 5, PROBE_SPACING_MS = 25, PROBE_TIMEOUT_MS = 1000;
+  const PROBE_CACHE_KEY = "atoll.probes", PROBE_CACHE_MS = 5 * 60 * 1000, SWITCH_FACTOR = 1.2;
+
+  function pingRegion(url) {
+    return new Promise((resolve) => {
+      let ws, best = Infinity, got = 0, sent = 0, t0 = 0, timer = 0;
+      const done = () => {
+        clearTimeout(timer);
+        try { ws.close(); } catch (e) { /* already closed */ }
+        resolve({ rtt: best, loss: 1 - got / PROBES });
+      };
+      const next = () => {
+        if (sent === PROBES) return done();
+        sent++;
+        t0 = performance.now();
+        ws.send(String(sent));
+        clearTimeout(timer);
+        timer = setTimeout(() => setTimeout(next, PROBE_SPACING_MS), PROBE_TIMEOUT_MS);
+      };
+      try { ws = new WebSocket(url); } catch (e) { return resolve({ rtt: Infinity, loss: 1 }); }
+      ws.onopen = next;
+      ws.onerror = done;
+      ws.onmessage = (ev) => {
+        let reply;
+        try { reply = JSON.parse(ev.data); } catch (e) { return; }
+        if (reply.echo !== String(sent)) return; // late reply to an earlier ping
+        best = Math.min(best, performance.now() - t0);
+        got++;
+        clearTimeout(timer);
+        setTimeout(next, PROBE_SPACING_MS);
+      };
+    });
+  }
+
+  // probeRegions returns {region: {rtt, loss}} for every region of the
+  // core's GET /topology, from the cache while it is fresh.
+  async function probeRegions() {
+    try {
+      const cached = JSON.parse(localStorage.getItem(PROBE_CACHE_KEY) || "null");
+      if (cached && Date.now() - cached.at < PROBE_CACHE_MS) return cached;
+    } catch (e) { /* a broken cache is re-measured */ }
+    let top;
+    try { top = await api("GET", state.cfg.global_url + "/topology"); } catch (e) { return null; }
+    const out = {};
+    await Promise.all((top.regions || []).map(async (r) => {
+      const relay = (r.relays || [])[0];
+      out[r.id] = relay ? await pingRegion(relay.ping_url) : { rtt: Infinity, loss: 1 };
+    }));
+    const prev = JSON.parse(localStorage.getItem(PROBE_CACHE_KEY) || "null") || {};
+    const result = { at: Date.now(), regions: out, chosen: chooseRegion(prev, out) };
+    localStorage.setItem(PROBE_CACHE_KEY, JSON.stringify(result));
+    return result;
+  }
+
+  function chooseRegion(prev, regions) {
+    let best = "", bestRTT = Infinity;
+    for (const [id, m] of Object.entries(regions)) if (m.loss < 1 && m.rtt < bestRTT) { best = id; bestRTT = m.rtt; }
+    const cur = prev.chosen && regions[prev.chosen.id];
+    if (cur && cur.loss < 1 && cur.rtt <= SWITCH_FACTOR * prev.chosen.rtt && bestRTT * SWITCH_FACTOR >= cur.rtt) return prev.chosen;
+    return best ? { id: best, rtt: bestRTT } : prev.chosen || null;
+  }
+
   // --------------------------------------------------------- matchmaking
 
   async function start() {
@@ -131,11 +200,17 @@
       state.mode = names.includes(wanted) ? wanted : names[0];
       if (!state.mode) throw new Error("the cell offers no game mode");
       const latency = await cellRTT();
+      const probed = await probeRegions();
       state.phase = "queue";
       setStatus("Finding a match…", state.mode + " in " + state.region);
       try {
         const lat = {};
-        lat[state.region] = latency;
+        // Every probed region's figure; the cell's own region is always
+        // present (matchmaking requires it), measured or from the cell.
+        for (const [id, m] of Object.entries((probed && probed.regions) || {})) {
+          if (m.loss < 1 && Number.isFinite(m.rtt)) lat[id] = Math.max(1, Math.round(m.rtt));
+        }
+        if (!(state.region in lat)) lat[state.region] = latency;
         await api("POST", "/matchmaking/join", state.session.access_token, { game_mode: state.mode, latencies_ms: lat });
       } catch (e) {
         if (e.status !== 409) throw e; // 409: already queued or matched — follow that ticket
