@@ -41,6 +41,9 @@ const (
 	// the cell's stream keeps events (7 days), so a replay never restores
 	// an erased player.
 	DefaultErasedTTL = 8 * 24 * time.Hour
+	// consumeRetryDelay paces retries after a consumer error (the ordered
+	// consumer resets itself) so a lasting failure does not spin a core.
+	consumeRetryDelay = 250 * time.Millisecond
 	// snapshotTimeout bounds writing one snapshot.
 	snapshotTimeout = time.Minute
 	// maxEventBytes bounds a match.completed body the boards decode: a
@@ -189,7 +192,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); <-runCtx.Done(); it.Stop() }()
-	go func() { defer s.wg.Done(); s.consume(it, info.NumPending == 0, caughtUp) }()
+	go func() { defer s.wg.Done(); s.consume(runCtx, it, info.NumPending == 0, caughtUp) }()
 	go func() { defer s.wg.Done(); s.snapshotLoop(runCtx) }()
 	select {
 	case <-caughtUp:
@@ -202,14 +205,19 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // consume applies events in stream order until the iterator stops.
-func (s *Service) consume(it jetstream.MessagesContext, ready bool, caughtUp chan struct{}) {
+func (s *Service) consume(ctx context.Context, it jetstream.MessagesContext, ready bool, caughtUp chan struct{}) {
 	for {
 		msg, err := it.Next()
 		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
 				return
 			}
 			s.log.Warn("leaderboard consumer", "err", err)
+			select { // the ordered consumer recreates itself; do not spin meanwhile
+			case <-time.After(consumeRetryDelay):
+			case <-ctx.Done():
+				return
+			}
 			continue
 		}
 		md, err := msg.Metadata()
