@@ -348,3 +348,33 @@ func TestAPIAndErasure(t *testing.T) {
 		t.Fatalf("after erasure: %+v", page)
 	}
 }
+
+// TestRefreshFromAnotherReplica: a second replica of the core sees scores
+// the first one wrote once it refreshes, in loaded seasons (the current one
+// and any past season it has read).
+func TestRefreshFromAnotherReplica(t *testing.T) {
+	core := startCore(t)
+	replica, err := leaderboard.New(context.Background(), leaderboard.Config{DB: core.DB, Definitions: testDefs(),
+		Verifier: core.Verifier, Log: obs.Discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	replica.Routes(mux, func(h http.Handler) http.Handler { return h })
+	p := uuid.NewString()
+	apply(t, core, contract.MatchCompleted{SessionID: "r1", GameMode: "5v5", EndedAt: time.Now(), Players: []contract.PlayerResult{{PlayerID: p, Score: 8}}})
+	get := func() int {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/leaderboards/score_best/players/"+p, nil))
+		return rec.Code
+	}
+	if code := get(); code != http.StatusNotFound {
+		t.Fatalf("the replica knew the score before refreshing: %d", code)
+	}
+	if err := replica.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("after refresh: %d", code)
+	}
+}
