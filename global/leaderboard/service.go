@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/contract"
+	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/boardapi"
 	"github.com/atollgg/atoll/internal/db"
 	"github.com/atollgg/atoll/internal/rank"
@@ -41,6 +42,10 @@ type Config struct {
 	Definitions []contract.LeaderboardDefinition
 	// Verifier checks players' access tokens for around=me. Required.
 	Verifier *tokens.Verifier
+	// CellTokens are the service credentials allowed to grant scores
+	// (POST /internal/v1/leaderboards/{name}/scores); empty refuses every
+	// grant.
+	CellTokens authn.Secrets
 	// Log is the logger. Required.
 	Log *slog.Logger
 	// RefreshInterval is how often rows written by other replicas are read;
@@ -117,9 +122,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 }
 
 // Routes registers the read API (GET /leaderboards/{name} and
-// GET /leaderboards/{name}/players/{id}) for the global boards.
+// GET /leaderboards/{name}/players/{id}) for the global boards, and the
+// services' score grant (POST /internal/v1/leaderboards/{name}/scores).
 func (s *Service) Routes(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
 	s.api.Routes(mux, wrap)
+	s.grantRoutes(mux, wrap)
 }
 
 // Run refreshes the index from rows other replicas wrote and drops idle
