@@ -426,3 +426,25 @@ func TestScoreGrant(t *testing.T) {
 		})
 	}
 }
+
+// TestPruneApplied: applied rows past AppliedRetention are deleted, newer
+// ones kept.
+func TestPruneApplied(t *testing.T) {
+	core := startCore(t)
+	ctx := context.Background()
+	old, fresh := uuid.NewString(), uuid.NewString()
+	if _, err := core.DB.Pool.Exec(ctx, `INSERT INTO leaderboard_applied (session_id, leaderboard, player_id, applied_at)
+		VALUES ('old', 'kills_daily', $1, now() - INTERVAL '31 days'), ('fresh', 'kills_daily', $2, now() - INTERVAL '29 days')`, old, fresh); err != nil {
+		t.Fatal(err)
+	}
+	n, err := core.Leaderboards.PruneApplied(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d rows, %v; want 1", n, err)
+	}
+	var left []string
+	rows, _ := core.DB.Pool.Query(ctx, `SELECT session_id FROM leaderboard_applied`)
+	left, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(left) != 1 || left[0] != "fresh" {
+		t.Fatalf("left %v %v, want [fresh]", left, err)
+	}
+}

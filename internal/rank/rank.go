@@ -150,10 +150,10 @@ func (x *Index) insertInto(n *node, e Entry) (*node, Entry, bool) {
 		if len(n.entries) <= maxLeaf {
 			return nil, Entry{}, false
 		}
+		// Both halves get fresh arrays with room to grow back to a split.
 		mid := len(n.entries) / 2
 		right := &node{entries: append(make([]Entry, 0, maxLeaf+1), n.entries[mid:]...)}
-		n.entries = n.entries[:mid:mid]
-		n.entries = append(make([]Entry, 0, maxLeaf+1), n.entries...)
+		n.entries = append(make([]Entry, 0, maxLeaf+1), n.entries[:mid]...)
 		return right, right.entries[0], true
 	}
 	i := x.child(n, e)
