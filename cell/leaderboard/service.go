@@ -169,14 +169,25 @@ func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	from := s.lastSeq + 1
 	s.mu.Unlock()
-	cons, err := s.cfg.JS.OrderedConsumer(ctx, contract.CellStreamName(s.cfg.CellID), jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{contract.CellSubject(s.cfg.CellID, contract.KindMatchCompleted)},
+	// Caught up means past the last match.completed stored when Start
+	// began: on a busy cell the consumer may never see zero pending.
+	stream := contract.CellStreamName(s.cfg.CellID)
+	subject := contract.CellSubject(s.cfg.CellID, contract.KindMatchCompleted)
+	st, err := s.cfg.JS.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("leaderboard replay: %w", err)
+	}
+	var target uint64
+	switch last, err := st.GetLastMsgForSubject(ctx, subject); {
+	case err == nil:
+		target = last.Sequence
+	case !errors.Is(err, jetstream.ErrMsgNotFound):
+		return fmt.Errorf("leaderboard replay: %w", err)
+	}
+	cons, err := s.cfg.JS.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subject},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
 	})
-	if err != nil {
-		return fmt.Errorf("leaderboard replay consumer: %w", err)
-	}
-	info, err := cons.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("leaderboard replay consumer: %w", err)
 	}
@@ -187,17 +198,18 @@ func (s *Service) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	caughtUp := make(chan struct{})
-	if info.NumPending == 0 {
+	ready := target < from
+	if ready {
 		close(caughtUp)
 	}
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); <-runCtx.Done(); it.Stop() }()
-	go func() { defer s.wg.Done(); s.consume(runCtx, it, info.NumPending == 0, caughtUp) }()
+	go func() { defer s.wg.Done(); s.consume(runCtx, it, ready, target, caughtUp) }()
 	go func() { defer s.wg.Done(); s.snapshotLoop(runCtx) }()
 	select {
 	case <-caughtUp:
 		s.Prune()
-		s.log.Info("regional leaderboards ready", "boards", len(s.defs), "replayed_from", from, "last_seq", s.LastSeq())
+		s.log.Info("regional leaderboards ready", "boards", len(s.defs), "replayed_from", from, "replayed_to", target)
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("leaderboard replay: %w", ctx.Err())
@@ -205,7 +217,7 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // consume applies events in stream order until the iterator stops.
-func (s *Service) consume(ctx context.Context, it jetstream.MessagesContext, ready bool, caughtUp chan struct{}) {
+func (s *Service) consume(ctx context.Context, it jetstream.MessagesContext, ready bool, target uint64, caughtUp chan struct{}) {
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -226,7 +238,7 @@ func (s *Service) consume(ctx context.Context, it jetstream.MessagesContext, rea
 			continue
 		}
 		s.applyMsg(md.Sequence.Stream, msg.Data())
-		if !ready && md.NumPending == 0 {
+		if !ready && (md.Sequence.Stream >= target || md.NumPending == 0) {
 			ready = true
 			close(caughtUp)
 		}
