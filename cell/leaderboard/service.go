@@ -18,6 +18,7 @@ import (
 	"github.com/atollgg/atoll/internal/rank"
 	"github.com/atollgg/atoll/internal/tokens"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Buckets of the cell's JetStream that boards keep their state in.
@@ -74,6 +75,8 @@ type Config struct {
 	ErasedTTL time.Duration
 	// Now is the clock that picks the current season; nil means time.Now.
 	Now func() time.Time
+	// Registry receives the boards' metrics; nil means none are exported.
+	Registry prometheus.Registerer
 }
 
 // Service is a cell's regional leaderboards.
@@ -85,6 +88,7 @@ type Service struct {
 	api    *boardapi.API
 	snaps  jetstream.ObjectStore
 	erased jetstream.KeyValue
+	m      *metrics
 
 	mu        sync.Mutex    // guards following
 	lastSeq   uint64        // the last stream sequence applied
@@ -123,6 +127,7 @@ func New(cfg Config) (*Service, error) {
 			s.defs[defs[i].Name] = &defs[i]
 		}
 	}
+	s.m = newMetrics(s, cfg.Registry)
 	var err error
 	if s.api, err = boardapi.New(boardapi.Config{Scope: contract.ScopeRegional, Definitions: defs, Boards: s.boards,
 		Verifier: cfg.Verifier, Log: s.log, Now: cfg.Now}); err != nil {
@@ -254,12 +259,14 @@ func (s *Service) applyMsg(seq uint64, data []byte) {
 	if err != nil {
 		// An event no board can use: skip it, never stall the boards.
 		s.log.Warn("skipping invalid match.completed", "seq", seq, "err", err)
+		s.m.events.WithLabelValues("invalid").Inc()
 		s.mu.Lock()
 		s.advance(seq)
 		s.mu.Unlock()
 		return
 	}
 	s.Apply(seq, ev)
+	s.m.events.WithLabelValues("applied").Inc()
 }
 
 func validate(ev contract.MatchCompleted, size int) error {
