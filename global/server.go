@@ -249,6 +249,11 @@ func (s *Server) addServices() error {
 		return err
 	}
 	// --- end leaderboards ---
+	// --- federation: cells' match.completed → progression and global boards ---
+	if err := s.addFederationHandlers(); err != nil {
+		return err
+	}
+	// --- end federation ---
 	// --- routing: GET /topology and POST /route over the topology folder ---
 	if s.cfg.TopologyDir != "" {
 		rt, err := routing.New(routing.Config{TopologyDir: s.cfg.TopologyDir, ConsulAddr: s.cfg.ConsulAddr,
