@@ -19,13 +19,13 @@ import (
 
 	"github.com/atollgg/atoll/cell"
 	"github.com/atollgg/atoll/contract"
-	"github.com/atollgg/atoll/relay"
 	"github.com/atollgg/atoll/global"
 	"github.com/atollgg/atoll/global/hub"
 	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/obs"
 	"github.com/atollgg/atoll/internal/pglocal"
+	"github.com/atollgg/atoll/relay"
 )
 
 // Development-only credentials: the stack listens on loopback and is thrown
