@@ -310,7 +310,7 @@ func dashboardExprs(t *testing.T) []string {
 func TestDashboard(t *testing.T) {
 	exprs := dashboardExprs(t)
 	for _, want := range []string{"atoll_fleet_players_connected", "atoll_matchmaking_queue_wait_seconds", "atoll_fleet_allocation_duration_seconds",
-		"atoll_fleet_servers", "atoll_federation_consumer_pending"} {
+		"atoll_fleet_servers", "atoll_federation_consumer_lag"} {
 		found := false
 		for _, e := range exprs {
 			found = found || strings.Contains(e, want)

@@ -300,6 +300,9 @@ type RunConfig struct {
 	ProgressEvery time.Duration
 	// Out receives the progress and summary; nil means stdout.
 	Out io.Writer
+	// BeforeStop, if set, sees the world once the bots are done and before
+	// it stops (tests scrape its metrics).
+	BeforeStop func(*Stack)
 }
 
 // Run starts the world, plays cfg.Bots bots in it with a live progress
@@ -376,6 +379,9 @@ func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
 	}
 	sum := stats.Snapshot()
 	printSummary(out, time.Since(started), sum)
+	if cfg.BeforeStop != nil {
+		cfg.BeforeStop(s)
+	}
 	return sum, nil
 }
 
