@@ -98,8 +98,9 @@ type forwarder struct {
 	refused *prometheus.CounterVec
 	bytes   *prometheus.CounterVec
 
-	mu   sync.Mutex           // guards following
-	keys map[string]*cellKeys // by cell id
+	mu      sync.Mutex           // guards following
+	keys    map[string]*cellKeys // by cell id
+	closing bool                 // set by close; no connection is tracked after it
 }
 
 func newForwarder(cfg ForwardConfig, world func() *topology.World, region string,
@@ -159,8 +160,22 @@ func (f *forwarder) run(ctx context.Context) {
 }
 
 func (f *forwarder) close() {
+	f.mu.Lock()
+	f.closing = true
+	f.mu.Unlock()
 	f.cancel()
 	f.wg.Wait()
+}
+
+// track counts a connection in, unless the forwarder is closing.
+func (f *forwarder) track() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closing {
+		return false
+	}
+	f.wg.Add(1)
+	return true
 }
 
 // load is the share of MaxConns in use, 0-100.
@@ -169,10 +184,11 @@ func (f *forwarder) load() uint8 {
 }
 
 func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if f.ctx.Err() != nil {
+	if !f.track() {
 		httpx.WriteError(w, httpx.Unavailable("relay stopping"))
 		return
 	}
+	defer f.wg.Done()
 	if f.active.Add(1) > int64(f.cfg.MaxConns) {
 		f.active.Add(-1)
 		f.refused.WithLabelValues("full").Inc()
@@ -181,8 +197,7 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, e)
 		return
 	}
-	f.wg.Add(1)
-	defer func() { f.active.Add(-1); f.wg.Done() }()
+	defer f.active.Add(-1)
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})

@@ -76,6 +76,11 @@ func TestNetnsRouting(t *testing.T) {
 	}
 	nets := netnstest.NewNet(t)
 	clientNS := nets.Add("cl", "10.77.0.1")
+	// Distance comes from netem where the kernel has it, otherwise from
+	// the delaying forwarders (which then always run, with no delay
+	// under netem).
+	netem := nets.NetemAvailable()
+	t.Logf("one-way delays by %s", map[bool]string{true: "netem", false: "the delaying forwarders (no netem in this kernel)"}[netem])
 	dir := t.TempDir()
 	write := func(name, content string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
@@ -92,7 +97,12 @@ func TestNetnsRouting(t *testing.T) {
 	start := func(r region) {
 		ns := nets.Add(r.id, r.ip)
 		write(r.id+".yaml", regionFile(r.id, r.ip))
-		env := []string{"REGION_IP=" + r.ip, "DELAY=" + r.delay.String(), "TOPO=" + dir, "RELAY_ID=" + r.id + "-r1"}
+		forwarderDelay := r.delay
+		if netem {
+			nets.Delay(r.id, r.delay)
+			forwarderDelay = 0
+		}
+		env := []string{"REGION_IP=" + r.ip, "DELAY=" + forwarderDelay.String(), "TOPO=" + dir, "RELAY_ID=" + r.id + "-r1"}
 		cells[r.id] = helper(t, ns, "cell", env)
 		helper(t, ns, "region", env)
 	}

@@ -32,13 +32,14 @@ type fixture struct {
 	serverAddr string
 	dials      atomic.Int64 // connections that reached the game server
 	hellos     chan string  // the hellos it received
+	coreURL    string
 }
 
 func newFixture(t testing.TB) *fixture {
 	return newFixtureWith(t, ForwardConfig{})
 }
 
-func newFixtureWith(t testing.TB, fwd ForwardConfig) *fixture {
+func newFixtureWith(t testing.TB, fwd ForwardConfig, mutate ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{cellKeys: tokens.NewKeyRing(), coreKeys: tokens.NewKeyRing(), hellos: make(chan string, 16)}
 	f.forwardKey = make([]byte, contract.ForwardKeySize)
@@ -78,6 +79,7 @@ func newFixtureWith(t testing.TB, fwd ForwardConfig) *fixture {
 	}))
 	t.Cleanup(game.Close)
 	f.serverAddr = strings.TrimPrefix(game.URL, "http://")
+	f.coreURL = core.URL
 
 	dir := t.TempDir()
 	files := map[string]string{
@@ -104,10 +106,14 @@ region:
 			t.Fatal(err)
 		}
 	}
-	r, err := New(Config{
+	cfg := Config{
 		RelayID: "eu-r1", TopologyDir: dir, HTTPAddr: "127.0.0.1:0", BeaconAddr: "127.0.0.1:0", BeaconWorkers: 1,
 		Forward: ForwardConfig{Key: f.forwardKey, FrameRate: fwd.FrameRate, ByteRate: fwd.ByteRate},
-	})
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

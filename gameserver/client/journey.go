@@ -54,6 +54,10 @@ type JourneyConfig struct {
 	// LatencyMs is the round trip reported for the cell's region; zero
 	// means DefaultLatencyMs.
 	LatencyMs int
+	// Latencies are measured round trips per region (LatenciesMs of
+	// ProbeRegions) sent with the join; the cell's region, if missing, gets
+	// LatencyMs. Zero means only the cell's region, at LatencyMs.
+	Latencies map[string]int
 	// HTTPClient calls the core and the cell and dials WebSockets; nil
 	// means a client with a per-call timeout.
 	HTTPClient *http.Client
@@ -152,7 +156,14 @@ func PlayJourney(ctx context.Context, cfg JourneyConfig) (JourneyResult, error) 
 	if err != nil {
 		return jr, err
 	}
-	if jr.TicketID, err = api.Join(ctx, sess.AccessToken, cfg.Mode, map[string]int{region: cfg.LatencyMs}); err != nil {
+	lat := map[string]int{}
+	for id, ms := range cfg.Latencies {
+		lat[id] = ms
+	}
+	if _, ok := lat[region]; !ok {
+		lat[region] = cfg.LatencyMs
+	}
+	if jr.TicketID, err = api.Join(ctx, sess.AccessToken, cfg.Mode, lat); err != nil {
 		return jr, err
 	}
 	st, err := WaitMatched(ctx, api, sess.AccessToken)

@@ -32,6 +32,9 @@ const (
 	// MaxPingConns bounds concurrent ping connections per relay: each is a
 	// goroutine and a socket; beyond it browsers get 503 and retry.
 	MaxPingConns = 4096
+	// PingConnLife bounds a ping connection's whole life, replacing the
+	// HTTP server's request deadlines (which would cut it mid-probe).
+	PingConnLife = time.Minute
 )
 
 // PingReply answers one WebSocket ping.
@@ -69,6 +72,9 @@ func PingHandler(cfg PingConfig) http.Handler {
 			http.Error(w, "too many ping connections", http.StatusServiceUnavailable)
 			return
 		}
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(PingConnLife))
+		_ = rc.SetWriteDeadline(time.Now().Add(PingConnLife))
 		opts := &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins, InsecureSkipVerify: len(cfg.AllowedOrigins) == 0}
 		ws, err := websocket.Accept(w, r, opts)
 		if err != nil {

@@ -44,8 +44,9 @@ const (
 // burst of 10 never refuses a real client and caps a looping one.
 var DefaultRate = ratelimit.Rate{Events: 30, Per: time.Minute, Burst: 10}
 
-// maxRateKeys bounds the rate limiter's table (players routing at once).
-const maxRateKeys = 1 << 20
+// maxRateKeys bounds the rate limiter's table: players who routed within
+// the last minute (a bucket refills in 20 s), ~18 MiB at ~70 bytes a key.
+const maxRateKeys = 1 << 18
 
 // Config configures a Service.
 type Config struct {

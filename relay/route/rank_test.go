@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/contract"
+	"github.com/atollgg/atoll/internal/ratelimit"
 	"github.com/atollgg/atoll/internal/tokens"
 	"github.com/atollgg/atoll/topology"
 )
@@ -189,5 +190,34 @@ func BenchmarkRank(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Rank(w, h, req, "player-1")
+	}
+}
+
+// BenchmarkRouteHandler measures whole route decisions per second: access
+// token verification, JSON in and out, and ranking (no network).
+//
+//	go test -run '^$' -bench BenchmarkRouteHandler -benchtime 20000x ./relay/route/
+func BenchmarkRouteHandler(b *testing.B) {
+	keys := tokens.NewKeyRing()
+	iss, _ := tokens.NewIssuer(tokens.IssuerConfig{Keys: keys, Issuer: "http://core.test", Audience: "atoll"})
+	v, _ := tokens.NewVerifier(tokens.VerifierConfig{Keys: keys, Issuer: "http://core.test", Audience: "atoll"})
+	w := exampleWorld(b)
+	svc, err := New(Config{World: func() *topology.World { return w }, Verifier: v, Rate: ratelimit.Rate{Events: 1 << 20, Per: time.Second, Burst: 1 << 20}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := svc.RouteHandler()
+	tok, _, _ := iss.IssueAccess("player-1", time.Now())
+	body := []byte(`{"latencies_ms":{"eu-west":20,"us-east":90,"ap-south":180},"loss_pct":{"us-east":1}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, PathRoute, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
 	}
 }
