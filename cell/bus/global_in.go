@@ -58,7 +58,10 @@ func (b *Bus) watchLeaf(ctx context.Context) {
 	t := time.NewTicker(leafWatchInterval)
 	defer t.Stop()
 	for {
-		if lz, err := b.Server.Leafz(nil); err == nil && len(lz.Leafs) > 0 && lz.Leafs[0].ID != last {
+		// The hub's interest in its domain's API arrives after the leaf is
+		// up; a request sent before it is dropped and waited on for 30 s.
+		if lz, err := b.Server.Leafz(nil); err == nil && len(lz.Leafs) > 0 && lz.Leafs[0].ID != last &&
+			b.Server.GlobalAccount().SubscriptionInterest(contract.JSAPIPrefix(contract.GlobalDomain)+".STREAM.INFO."+contract.GlobalEventsStream) {
 			if err := b.reattachGlobalIn(ctx); err != nil {
 				if ctx.Err() == nil {
 					b.cfg.Log.Warn("source the core's events; retrying", "err", err)

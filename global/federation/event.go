@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atollgg/atoll/contract"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -58,11 +59,9 @@ func eventOf(msg jetstream.Msg) (Event, error) {
 		return Event{}, fmt.Errorf("metadata: %w", err)
 	}
 	ev := Event{Subject: msg.Subject(), Seq: meta.Sequence.Stream, Time: meta.Timestamp, Data: msg.Data()}
-	parts := strings.SplitN(ev.Subject, ".", 3)
-	if len(parts) != 3 || parts[0] != "cell" || parts[1] == "" || parts[2] == "" {
-		return ev, fmt.Errorf("subject %q is not cell.<id>.<kind>", ev.Subject)
+	if ev.CellID, ev.Kind, err = ParseSubject(ev.Subject); err != nil {
+		return ev, err
 	}
-	ev.CellID, ev.Kind = parts[1], parts[2]
 	ev.MsgID = msg.Headers().Get(jetstream.MsgIDHeader)
 	if ev.MsgID == "" {
 		// Every Atoll cell sets one; for another publisher the source
@@ -74,4 +73,14 @@ func eventOf(msg jetstream.Msg) (Event, error) {
 		ev.MsgID = "src:" + src
 	}
 	return ev, nil
+}
+
+// ParseSubject splits a cell event's subject, cell.<id>.<kind>, checking
+// the id as contract.ValidCellID does.
+func ParseSubject(subject string) (cellID, kind string, err error) {
+	parts := strings.SplitN(subject, ".", 3)
+	if len(parts) != 3 || parts[0] != "cell" || !contract.ValidCellID(parts[1]) || parts[2] == "" {
+		return "", "", fmt.Errorf("subject %q is not cell.<id>.<kind>", subject)
+	}
+	return parts[1], parts[2], nil
 }

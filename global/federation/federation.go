@@ -67,6 +67,7 @@ type Config struct {
 type handler struct {
 	name, kind string
 	fn         TxHandler
+	after      func(Event) // nil: none
 }
 
 // Federation runs the handlers' consumers and the outbox publisher.
@@ -101,6 +102,16 @@ func New(cfg Config) (*Federation, error) {
 // cell.*.<kind>). Call it before Start; names are unique and stable: a new
 // name starts from the first event still in the stream.
 func (f *Federation) Handle(name, kind string, fn TxHandler) error {
+	return f.HandleWithAfterCommit(name, kind, fn, nil)
+}
+
+// HandleWithAfterCommit is Handle plus after, called once the transaction
+// that applied an event has committed (never for duplicates), in stream
+// order: the place for in-memory effects such as a rank index, which a
+// retried transaction must not apply twice. A crash between commit and
+// after loses the call, so in-memory state must be rebuilt from the
+// database at start.
+func (f *Federation) HandleWithAfterCommit(name, kind string, fn TxHandler, after func(Event)) error {
 	if !handlerName.MatchString(name) {
 		return fmt.Errorf("federation: handler name %q: want lower-case letters, digits, '-' or '_'", name)
 	}
@@ -117,7 +128,7 @@ func (f *Federation) Handle(name, kind string, fn TxHandler) error {
 			return fmt.Errorf("federation: handler %q registered twice", name)
 		}
 	}
-	f.handlers = append(f.handlers, handler{name: name, kind: kind, fn: fn})
+	f.handlers = append(f.handlers, handler{name: name, kind: kind, fn: fn, after: after})
 	return nil
 }
 
@@ -257,8 +268,9 @@ func (f *Federation) processGroup(ctx context.Context, log *slog.Logger, h handl
 		cells[i], ids[i] = ev.CellID, ev.MsgID
 	}
 	var applied, dups int
+	var done []int // indexes of evs applied in the committed attempt
 	err := f.cfg.DB.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		applied, dups = 0, 0
+		applied, dups, done = 0, 0, done[:0]
 		// Every marker in one statement; RETURNING names the new ones.
 		rows, err := tx.Query(ctx, `INSERT INTO federation_applied (handler, cell_id, msg_id)
 			SELECT $1, c, m FROM unnest($2::TEXT[], $3::TEXT[]) AS t (c, m)
@@ -279,7 +291,7 @@ func (f *Federation) processGroup(ctx context.Context, log *slog.Logger, h handl
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("applied-markers: %w", err)
 		}
-		for _, ev := range evs {
+		for i, ev := range evs {
 			k := [2]string{ev.CellID, ev.MsgID}
 			if !fresh[k] {
 				dups++
@@ -290,6 +302,7 @@ func (f *Federation) processGroup(ctx context.Context, log *slog.Logger, h handl
 				return err
 			}
 			applied++
+			done = append(done, i)
 		}
 		return nil
 	})
@@ -302,6 +315,11 @@ func (f *Federation) processGroup(ctx context.Context, log *slog.Logger, h handl
 	}
 	f.metrics.applied.WithLabelValues(h.name).Add(float64(applied))
 	f.metrics.duplicates.WithLabelValues(h.name).Add(float64(dups))
+	if h.after != nil {
+		for _, i := range done {
+			h.after(evs[i])
+		}
+	}
 	for i, msg := range group {
 		if aerr := msg.Ack(); aerr != nil {
 			log.Warn("ack cell event", "seq", evs[i].Seq, "err", aerr)
@@ -362,6 +380,9 @@ func (f *Federation) process(ctx context.Context, log *slog.Logger, h handler, m
 				f.metrics.duplicates.WithLabelValues(h.name).Inc()
 			} else {
 				f.metrics.applied.WithLabelValues(h.name).Inc()
+				if h.after != nil {
+					h.after(ev)
+				}
 			}
 			// A lost ack means one redelivery, which the marker absorbs.
 			if aerr := msg.Ack(); aerr != nil {

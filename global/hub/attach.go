@@ -42,7 +42,10 @@ func (h *Hub) watchLeafs(ctx context.Context) {
 			var changed []string
 			for id := range h.cells {
 				cid, up := now[CellServerName(id)]
-				if up && conns[id] != cid {
+				// The leaf is up before the cell's interest in its domain's
+				// API has reached the hub; a request sent before that is
+				// dropped and waited on for 30 s.
+				if up && conns[id] != cid && h.Server.GlobalAccount().SubscriptionInterest(contract.JSAPIPrefix(id)+".STREAM.INFO."+contract.CellStreamName(id)) {
 					changed = append(changed, id)
 				}
 			}

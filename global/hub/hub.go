@@ -56,7 +56,8 @@ type Config struct {
 	// Cells maps each cell id to its leaf password (ATOLL_HUB_CELLS,
 	// "cell-id=secret,..."). Each cell authenticates as user <cell id>, may
 	// publish only its own subjects, and its stream CELL_<id> is sourced
-	// into CELL_EVENTS. Empty means no cell can connect.
+	// into CELL_EVENTS. Empty means no cell can connect. With ExternalURL
+	// only the ids matter (the operator's NATS holds the credentials).
 	Cells map[string]string
 	// TLS secures the leaf listener; the zero value means plain TCP (only
 	// for a private network). With CA set, cells must present certificates
@@ -129,7 +130,7 @@ func (c *Config) Validate() error {
 		if id == coreUser {
 			errs = append(errs, fmt.Errorf("hub: cell id %q is reserved", id))
 		}
-		if len(c.Cells[id]) < minLeafSecret {
+		if c.ExternalURL == "" && len(c.Cells[id]) < minLeafSecret {
 			errs = append(errs, fmt.Errorf("hub: leaf secret of cell %q must be at least %d characters", id, minLeafSecret))
 		}
 	}

@@ -80,6 +80,8 @@ func TestCellStreamSourcedAndForgeriesRefused(t *testing.T) {
 	}
 
 	msgs := waitMsgs(t, h, contract.CellEventsStream, 1)
+	ctx, cancel = context.WithTimeout(context.Background(), hubtest.Timeout)
+	defer cancel()
 	if len(msgs) != 1 || msgs[0].Subject != contract.CellSubject("eu-1", contract.KindMatchCompleted) ||
 		msgs[0].Header.Get(jetstream.MsgIDHeader) != "legit-1" {
 		for _, m := range msgs {

@@ -148,6 +148,19 @@ func (w *LogWatch) Wait(substr string) <-chan struct{} {
 	return ch
 }
 
+// Seen lists the records logged so far that contain substr.
+func (w *LogWatch) Seen(substr string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, s := range w.seen {
+		if strings.Contains(s, substr) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Reset forgets the records seen so far.
 func (w *LogWatch) Reset() {
 	w.mu.Lock()
