@@ -184,6 +184,11 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 		return err
 	}
 
+	ingest, err := c.newTelemetry(verifier)
+	if err != nil {
+		return err
+	}
+
 	// Bind before the fleet starts, so the public URL is known.
 	mux := http.NewServeMux()
 	metrics := obs.NewHTTPMetrics(c.Registry, "cell")
@@ -218,7 +223,7 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 		Host: c.cfg.GameHost, PortMin: c.cfg.GamePortMin, PortMax: c.cfg.GamePortMax,
 		Buffer: c.cfg.WarmServers, Max: c.cfg.MaxServers, HeartbeatPeriod: c.cfg.HeartbeatPeriod,
 		ConnectKeys: c.ConnectKeys.JWKS, Issuer: issuer, KV: fleetKV,
-		Telemetry: telemetrySink(c.Bus, c.cfg.CellID, c.cfg.Region),
+		Telemetry: ingest.FleetSink(),
 		Events:    sessionEvents.Publish,
 		Log:       c.log, Registry: c.Registry, Env: c.cfg.GameServerEnv,
 	})
@@ -250,6 +255,7 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 	if err := c.startLeaderboards(ctx, verifier, mux); err != nil {
 		return err
 	}
+	ingest.Routes(mux, func(h http.Handler) http.Handler { return h })
 	// The browser client: players open /play/ and log in at the global
 	// core's public URL (the issuer of their tokens).
 	play, err := webclient.Handler(webclient.Config{GlobalURL: c.cfg.GlobalIssuer})

@@ -12,6 +12,7 @@ import (
 	"github.com/atollgg/atoll/cell/matchmaker"
 	"github.com/atollgg/atoll/cell/matchmaking"
 	"github.com/atollgg/atoll/contract"
+	"github.com/atollgg/atoll/cell/telemetry"
 	"github.com/atollgg/atoll/internal/tokens"
 )
 
@@ -140,6 +141,16 @@ type Config struct {
 	// (ATOLL_HEARTBEAT_PERIOD); a server silent for three periods is
 	// unhealthy. Zero means fleet.DefaultHeartbeatPeriod (2s).
 	HeartbeatPeriod time.Duration
+
+	// TelemetryClient and TelemetryServer are the telemetry ingest's limits
+	// for players and game servers (ATOLL_TELEMETRY_CLIENT_RATE,
+	// ATOLL_TELEMETRY_SERVER_RATE set their rates); the zero value means
+	// telemetry.DefaultClientLimits() and DefaultServerLimits().
+	TelemetryClient, TelemetryServer telemetry.Limits
+	// TelemetryMaxInFlight bounds concurrent telemetry publishes
+	// (ATOLL_TELEMETRY_MAX_IN_FLIGHT); zero means
+	// telemetry.DefaultMaxInFlight.
+	TelemetryMaxInFlight int
 
 	// Log is the logger; nil means a JSON logger on stderr at info.
 	Log *slog.Logger

@@ -14,6 +14,7 @@ import (
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/payments"
+	"github.com/atollgg/atoll/global/telemetry"
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/password"
 	"github.com/atollgg/atoll/internal/ratelimit"
@@ -102,6 +103,9 @@ type Config struct {
 	// cell as healthy.
 	ConsulAddr, ConsulToken string
 	// --- end routing ---
+	// Telemetry is the telemetry sink (hub URL, retention, anti-cheat
+	// rules); the zero value disables it.
+	Telemetry telemetry.Settings
 	// DebugAddr, when set, serves Go's profiler on this separate (never
 	// public) address; empty disables it.
 	DebugAddr string
@@ -156,6 +160,9 @@ func (c *Config) Validate() error {
 		if err := h.Validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := c.Telemetry.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/atollgg/atoll/global/players"
 	"github.com/atollgg/atoll/global/ratings"
 	"github.com/atollgg/atoll/global/schema"
+	"github.com/atollgg/atoll/global/telemetry"
 	"github.com/atollgg/atoll/internal/db"
 	"github.com/atollgg/atoll/internal/httpx"
 	"github.com/atollgg/atoll/internal/obs"
@@ -186,6 +187,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Identity.Routes(s.mux, s.wrap)
+	s.Identity.SuspensionRoutes(s.mux, s.wrap, cfg.AdminToken) // telemetry: anti-cheat suspensions
 	s.Players.Routes(s.mux, s.wrap)
 	if err := s.addBus(sctx); err != nil {
 		return nil, err
@@ -351,6 +353,15 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Info("re-sealed emails with the active PII key", "rows", n, "kid", s.PII.ActiveID())
 		}
 	}()
+	if s.cfg.Telemetry.NATSURL != "" { // telemetry sink: the hub's cells' telemetry into the event log
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := telemetry.Run(rctx, s.cfg.Telemetry, s.DB, identity.Suspend, s.log, s.Registry); err != nil {
+				s.log.Error("telemetry sink stopped", "err", err)
+			}
+		}()
+	}
 	if s.Federation != nil {
 		if err := s.Federation.Start(ctx); err != nil {
 			return err

@@ -49,6 +49,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fwdRelay := f.String("forward-relay", "", "host:port of the region's relay; players get it instead of game servers' addresses")
 	fwdKey := f.String("forward-key-file", "", "hex key shared with the region's relays (with --forward-relay)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
+	applyTelemetry := telemetryIngestFlags(f)
 	f.markSecret("service-token", "consul-token", "nats-password", "hub-secret")
 	if err := f.parse(args); err != nil {
 		return err
@@ -67,6 +68,9 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		NATSUser:         *natsUser, NATSPassword: *natsPass, HubSecret: *hubSecret, HubCreds: *hubCreds,
 		HubTLS:       bus.TLSFiles{Cert: *hubCert, Key: *hubKey, CA: *hubCA},
 		ForwardRelay: *fwdRelay, ForwardKeyFile: *fwdKey,
+	}
+	if err := applyTelemetry(&cfg); err != nil {
+		return err
 	}
 	if *gsCmd != "" {
 		cfg.GameServerCommand = strings.Fields(*gsCmd)

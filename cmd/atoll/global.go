@@ -78,6 +78,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
 	f.markSecret("hub-cells", "hub-external-password")
 	f.markSecret("consul-token")
+	telemetrySettings := telemetrySinkFlags(f)
 	f.markSecret("admin-token", "cell-tokens", "pii-keys", "pii-index-key", "database-url", "payments-webhook-secrets", "stripe-secret-key")
 	build := func() (global.Config, error) {
 		log, err := obs.NewLogger(stderr, *logLevel)
@@ -93,6 +94,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 			TopologyDir:      *topo, ConsulAddr: *consul, ConsulToken: *consulToken,
 		}
 		cfg.Economy.CatalogFile, cfg.Economy.CatalogRefresh = *catalog, *catalogRefresh
+		cfg.Telemetry = telemetrySettings()
 		if *currencies != "" {
 			if cfg.Economy.Currencies, err = economy.ParseCurrencies(*currencies); err != nil {
 				return cfg, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/cell"
+	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/gameserver/arena"
 	"github.com/atollgg/atoll/gameserver/arenagame"
 	"github.com/atollgg/atoll/gameserver/arenagame/arenatest"
@@ -164,18 +165,21 @@ func TestJourneysThroughTheStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for msg := range batch.Messages() {
-		var m cell.TelemetryMessage
+		var m contract.TelemetryBatch
 		if err := json.Unmarshal(msg.Data(), &m); err != nil {
 			t.Fatalf("telemetry message %s: %v", msg.Data(), err)
 		}
-		if m.SessionID != session || m.GameMode != arenatest.Mode {
-			t.Errorf("telemetry for session %s mode %s, want %s %s", m.SessionID, m.GameMode, session, arenatest.Mode)
+		if m.Sender != contract.SenderServer || m.GameMode != arenatest.Mode {
+			t.Errorf("telemetry from %s mode %s, want server %s", m.Sender, m.GameMode, arenatest.Mode)
 		}
 		for _, e := range m.Events {
+			if e.SessionID != session {
+				t.Errorf("telemetry for session %s, want %s", e.SessionID, session)
+			}
 			if e.PlayerID != cheater {
 				t.Errorf("an honest player was flagged: %+v", e)
 			}
-			seen[e.Kind]++
+			seen[e.EventType]++
 		}
 	}
 	if seen[arenagame.TelemetryViolation] == 0 || seen[arenagame.TelemetryKick] != 1 {

@@ -75,6 +75,9 @@ func (s *Service) device(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fmt.Errorf("device login: %w", err)
 		}
+		if id == suspendedMarker {
+			return errSuspended
+		}
 		return s.writeSession(w, id, sess, now, created)
 	}
 	return errors.New("device login: lost the creation race twice")

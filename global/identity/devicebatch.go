@@ -76,21 +76,25 @@ WITH input AS (
 	SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::UUID[], $4::TIMESTAMPTZ[], $5::TIMESTAMPTZ[])
 		AS t(device_hash, token_hash, family_id, expires_at, family_expires_at)
 ), p AS (
-	SELECT i.token_hash, i.family_id, i.expires_at, i.family_expires_at, f.player_id, f.stale
+	SELECT i.token_hash, i.family_id, i.expires_at, i.family_expires_at, f.player_id, f.stale, f.suspended
 	FROM input i CROSS JOIN LATERAL (
-		SELECT d.player_id, (pl.last_login IS NULL OR pl.last_login < now() - INTERVAL '1 minute') AS stale
+		SELECT d.player_id, (pl.last_login IS NULL OR pl.last_login < now() - INTERVAL '1 minute') AS stale,
+			pl.suspended_at IS NOT NULL AS suspended
 		FROM devices d JOIN players pl ON pl.id = d.player_id
 		WHERE d.device_hash = i.device_hash AND pl.deleted_at IS NULL
 		LIMIT 1
 	) f
 ), stamp AS (
 	UPDATE players SET last_login = now()
-	WHERE id IN (SELECT player_id FROM p WHERE stale) AND (last_login IS NULL OR last_login < now() - INTERVAL '1 minute')
+	WHERE id IN (SELECT player_id FROM p WHERE stale AND NOT suspended) AND (last_login IS NULL OR last_login < now() - INTERVAL '1 minute')
 	RETURNING id
+), ins AS (
+	INSERT INTO refresh_tokens (token_hash, family_id, player_id, expires_at, family_expires_at)
+	SELECT token_hash, family_id, player_id, expires_at, family_expires_at FROM p WHERE NOT suspended
+	RETURNING token_hash, player_id::TEXT AS player_id
 )
-INSERT INTO refresh_tokens (token_hash, family_id, player_id, expires_at, family_expires_at)
-SELECT token_hash, family_id, player_id, expires_at, family_expires_at FROM p
-RETURNING token_hash, player_id::TEXT`
+SELECT token_hash, player_id FROM ins
+UNION ALL SELECT token_hash, '` + suspendedMarker + `' FROM p WHERE suspended`
 
 type deviceReq struct {
 	deviceHash string

@@ -67,14 +67,19 @@ func (s *Service) newSession(now time.Time) pendingSession {
 	}
 }
 
-// store inserts the refresh token and stamps last_login, in tx.
+// store inserts the refresh token and stamps last_login, in tx; a
+// suspended player gets errSuspended (and the transaction rolls back).
 func (p pendingSession) store(ctx context.Context, tx pgx.Tx, playerID string) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, family_id, player_id, expires_at, family_expires_at) VALUES ($1, $2, $3, $4, $5)`,
 		p.hash, p.family, playerID, p.expires, p.familyExpires); err != nil {
 		return fmt.Errorf("store refresh token: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE players SET last_login = now() WHERE id = $1`, playerID); err != nil {
+	tag, err := tx.Exec(ctx, `UPDATE players SET last_login = now() WHERE id = $1 AND suspended_at IS NULL`, playerID)
+	if err != nil {
 		return fmt.Errorf("stamp last login: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errSuspended
 	}
 	return nil
 }
