@@ -11,8 +11,8 @@ import (
 	"github.com/atollgg/atoll/cell/bus"
 	"github.com/atollgg/atoll/cell/matchmaker"
 	"github.com/atollgg/atoll/cell/matchmaking"
-	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/cell/telemetry"
+	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/internal/tokens"
 )
 
