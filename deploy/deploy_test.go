@@ -43,6 +43,8 @@ func decodeStrict(t *testing.T, name string, data []byte) []any {
 		switch head.APIVersion + "/" + head.Kind {
 		case "v1/Namespace":
 			obj = &corev1.Namespace{}
+		case "v1/ConfigMap":
+			obj = &corev1.ConfigMap{}
 		case "v1/Service":
 			obj = &corev1.Service{}
 		case "v1/PersistentVolumeClaim":
