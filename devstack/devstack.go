@@ -82,6 +82,10 @@ type Config struct {
 	// NoForward makes players connect to game servers directly; zero
 	// means play goes through each region's relay.
 	NoForward bool
+	// NoConsul runs without Consul even when a consul binary is found
+	// (relays then probe the cells' /readyz); zero means Consul when
+	// available (see consulBinary).
+	NoConsul bool
 	// Log is the logger; nil discards logs.
 	Log *slog.Logger
 }
@@ -94,6 +98,7 @@ type Stack struct {
 	topo   *devTopology
 	dist   *distances
 	fwd    *forwarders
+	consul *consulAgent
 	pg     *pglocal.Server
 	tmp    string
 }
@@ -148,6 +153,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 	}
 	s.dist = newDistances(s.topo.world, human)
+	consulAddr := ""
+	if bin := consulBinary(); bin != "" && !cfg.NoConsul {
+		if s.consul, err = startConsul(ctx, bin, filepath.Join(cfg.DataDir, "consul")); err != nil {
+			return nil, err
+		}
+		consulAddr = s.consul.Addr
+	}
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
 		if s.pg, err = pglocal.Start(ctx, pglocal.Options{}); err != nil {
@@ -166,7 +178,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	s.Global, err = global.New(ctx, global.Config{
 		DatabaseURL: dbURL, HTTPAddr: s.topo.global, PublicURL: "http://" + s.topo.global,
 		DataDir: filepath.Join(cfg.DataDir, "global"), AdminToken: DevAdminToken, CellTokens: tokens,
-		CORSOrigins: origins, Log: cfg.Log, TopologyDir: s.topo.dir, Leaderboards: leaderboards,
+		CORSOrigins: origins, Log: cfg.Log, TopologyDir: s.topo.dir, Leaderboards: leaderboards, ConsulAddr: consulAddr,
 		// Fake payments are what a local stack wants; never in production.
 		Payments: payments.Settings{Provider: "dev"},
 		Hub:      &hub.Config{LeafHost: "127.0.0.1", LeafPort: s.topo.leaf, Cells: leafs},
@@ -187,7 +199,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			GlobalURL: s.Global.URL(), DataDir: filepath.Join(cfg.DataDir, "cell-"+dc.id), ServiceToken: devCellToken,
 			GameServerCommand: cfg.GameServerCommand, GameServerEnv: gameEnv, Log: cfg.Log.With("cell", dc.id),
 			HubURL: s.Global.Hub.LeafURL(), HubSecret: devLeafSecret, Leaderboards: leaderboards,
-			WarmServers: devWarmServers, MaxServers: devMaxServers,
+			WarmServers: devWarmServers, MaxServers: devMaxServers, ConsulAddr: consulAddr,
 			// Each cell its own port range, so fleets never race for a port.
 			GamePortMin: 17700 + 100*i, GamePortMax: 17799 + 100*i,
 		}
@@ -205,7 +217,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	for _, dr := range s.topo.relays {
 		rc := relay.Config{RelayID: dr.id, TopologyDir: s.topo.dir, HTTPAddr: dr.httpAddr, BeaconAddr: dr.beacon,
-			CellProbeInterval: relayProbeInterval, BeaconWorkers: 1, Log: cfg.Log.With("relay", dr.id)}
+			CellProbeInterval: relayProbeInterval, BeaconWorkers: 1, Log: cfg.Log.With("relay", dr.id), ConsulAddr: consulAddr}
 		if !cfg.NoForward {
 			rc.Forward.KeyFile = s.topo.cells[dr.index].keyFile
 		}
@@ -224,6 +236,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 		if err := s.fwd.udp(dr.publicBeacon, dr.beacon, delay); err != nil {
 			return nil, fmt.Errorf("relay %s beacon front: %w", dr.id, err)
+		}
+	}
+	if s.consul != nil {
+		// Routing follows Consul's checks: wait until every cell passes,
+		// so the first players are not told there is no healthy cell.
+		if err := s.consul.waitPassing(ctx, "atoll-cell", len(s.Cells)); err != nil {
+			return nil, fmt.Errorf("cells healthy in consul: %w", err)
 		}
 	}
 	return s, nil
@@ -261,6 +280,9 @@ func (s *Stack) Stop() error {
 	}
 	if s.Global != nil {
 		errs = append(errs, s.Global.Shutdown(ctx))
+	}
+	if s.consul != nil {
+		s.consul.Stop()
 	}
 	if s.pg != nil {
 		errs = append(errs, s.pg.Stop())
@@ -406,6 +428,11 @@ func (s *Stack) printURLs(out io.Writer) {
 			fmt.Fprint(out, "   ← your browser lives here")
 		}
 		fmt.Fprintln(out)
+	}
+	if s.consul != nil {
+		fmt.Fprintf(out, "Consul:       http://%s/ui/ (cells and relays registered; routing follows their checks)\n", s.consul.Addr)
+	} else {
+		fmt.Fprintln(out, "Consul:       none (no consul binary: `bash scripts/install-deps.sh --consul` builds one); relays probe the cells")
 	}
 	fmt.Fprintln(out, "\nCtrl-C stops everything, game servers included.")
 	fmt.Fprintln(out)
