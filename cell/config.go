@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -174,6 +175,8 @@ func (c *Config) Validate() error {
 	}
 	if !absoluteHTTP(c.GlobalURL) {
 		bad("global core URL %q (ATOLL_GLOBAL_URL): want an absolute http(s) URL", c.GlobalURL)
+	} else if !httpsOrLoopback(c.GlobalURL) {
+		bad("global core URL %q (ATOLL_GLOBAL_URL): want https (signing keys and the service token travel over it); plain http only on loopback", c.GlobalURL)
 	}
 	if c.DataDir == "" {
 		bad("data directory is required (ATOLL_DATA_DIR)")
@@ -220,6 +223,25 @@ func (c *Config) Validate() error {
 func absoluteHTTP(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// httpsOrLoopback reports whether s is an https URL, or an http one whose
+// host is loopback (localhost, 127.0.0.0/8, ::1), where nothing crosses a
+// network.
+func httpsOrLoopback(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	if u.Scheme == "https" {
+		return true
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // connectIssuer is the "iss" of the cell's connect and party tokens. It is

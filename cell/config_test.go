@@ -66,9 +66,16 @@ func TestDefaultModesShipDuel(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	good := cell.Config{CellID: "eu-1", Region: "eu", HTTPAddr: "127.0.0.1:0", GlobalURL: "http://core:8080", DataDir: "/tmp/x"}
+	good := cell.Config{CellID: "eu-1", Region: "eu", HTTPAddr: "127.0.0.1:0", GlobalURL: "https://core:8080", DataDir: "/tmp/x"}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	for _, u := range []string{"https://core.example", "http://127.0.0.1:8080", "http://127.3.2.1:8080", "http://[::1]:8080", "http://localhost:8080"} {
+		c := good
+		c.GlobalURL = u
+		if err := c.Validate(); err != nil {
+			t.Errorf("core URL %s refused: %v", u, err)
+		}
 	}
 	if cell.DefaultWarmServers < 2 {
 		t.Fatal("the shipped warm buffer is below two servers")
@@ -78,6 +85,9 @@ func TestConfigValidate(t *testing.T) {
 		"no region":         func(c *cell.Config) { c.Region = "" },
 		"bad addr":          func(c *cell.Config) { c.HTTPAddr = "8080" },
 		"relative core URL": func(c *cell.Config) { c.GlobalURL = "core:8080" },
+		"plain http core":   func(c *cell.Config) { c.GlobalURL = "http://core:8080" },
+		"plain http by IP":  func(c *cell.Config) { c.GlobalURL = "http://10.0.0.7:8080" },
+		"loopback-ish name": func(c *cell.Config) { c.GlobalURL = "http://localhost.evil.example:8080" },
 		"no data dir":       func(c *cell.Config) { c.DataDir = "" },
 		"bad consul":        func(c *cell.Config) { c.ConsulAddr = "consul" },
 		"bad nats port":     func(c *cell.Config) { c.NATSPort = 70000 },

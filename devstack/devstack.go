@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
-	"time"
-
-	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/atollgg/atoll/cell"
 	"github.com/atollgg/atoll/contract"
@@ -196,7 +196,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	for i, dc := range s.topo.cells {
 		cc := cell.Config{
 			CellID: dc.id, Region: dc.region, HTTPAddr: dc.addr, PublicURL: "http://" + dc.addr,
-			GlobalURL: s.Global.URL(), DataDir: filepath.Join(cfg.DataDir, "cell-"+dc.id), ServiceToken: devCellToken,
+			GlobalURL: coreURLForCell(s.Global.Addr(), s.Global.URL()), GlobalIssuer: s.Global.URL(),
+			DataDir: filepath.Join(cfg.DataDir, "cell-"+dc.id), ServiceToken: devCellToken,
 			GameServerCommand: cfg.GameServerCommand, GameServerEnv: gameEnv, Log: cfg.Log.With("cell", dc.id),
 			HubURL: s.Global.Hub.LeafURL(), HubSecret: devLeafSecret, Leaderboards: leaderboards,
 			WarmServers: devWarmServers, MaxServers: devMaxServers, ConsulAddr: consulAddr,
@@ -455,4 +456,15 @@ func printSummary(out io.Writer, el time.Duration, s Summary) {
 	if s.LastError != "" {
 		fmt.Fprintf(out, "  last error: %s\n", s.LastError)
 	}
+}
+
+// coreURLForCell is where the in-process cell reaches the core: over
+// loopback when the core listens on every interface (0.0.0.0 or ::), since
+// the cell accepts plain http for the core only on loopback.
+func coreURLForCell(addr, public string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if ip, perr := netip.ParseAddr(host); err == nil && perr == nil && ip.IsUnspecified() {
+		return "http://" + net.JoinHostPort("127.0.0.1", port)
+	}
+	return public
 }

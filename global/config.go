@@ -37,6 +37,10 @@ type Config struct {
 	AdminToken string
 	// CellTokens are the per-cell service credentials (ATOLL_CELL_TOKENS).
 	CellTokens authn.Secrets
+	// CellScopes are the scopes listed after each cell token in
+	// ATOLL_CELL_TOKENS; nil (or a cell absent from it) means
+	// authn.DefaultScopes: ratings:read and results:apply.
+	CellScopes authn.Scopes
 	// AuthRateLimit is "off", empty for the defaults, or
 	// "ip=120/min,burst=60;account=10/min;register=10/min".
 	AuthRateLimit string
@@ -47,6 +51,10 @@ type Config struct {
 	Argon2 password.Params
 	// AccessTTL is the access token lifetime; zero means 15 minutes.
 	AccessTTL time.Duration
+	// AuditRetention is how long audit_log rows are kept
+	// (ATOLL_AUDIT_RETENTION); zero means audit.DefaultRetention (180 days),
+	// negative keeps every row.
+	AuditRetention time.Duration
 	// KeyRotation rotates the signing key this often; zero disables rotation.
 	KeyRotation time.Duration
 	// OIDC lists accepted external OpenID Connect issuers.

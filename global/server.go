@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atollgg/atoll/global/audit"
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/federation"
 	"github.com/atollgg/atoll/global/hub"
@@ -209,7 +210,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // addServices wires the services added after identity (economy, ratings…).
 func (s *Server) addServices() error {
 	// --- ratings: per-mode skill ratings, read by cells (service credential) ---
-	rt, err := ratings.New(ratings.Config{DB: s.DB, CellTokens: s.cfg.CellTokens, Log: s.log, IdlePeriod: s.cfg.RatingIdlePeriod})
+	rt, err := ratings.New(ratings.Config{DB: s.DB, CellTokens: s.cfg.CellTokens, CellScopes: s.cfg.CellScopes, Log: s.log, IdlePeriod: s.cfg.RatingIdlePeriod})
 	if err != nil {
 		return err
 	}
@@ -222,7 +223,7 @@ func (s *Server) addServices() error {
 	ectx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	eco, err := economy.New(ectx, economy.Config{DB: s.DB, Verifier: s.Verifier, Settings: s.cfg.Economy,
-		AdminToken: s.cfg.AdminToken, CellTokens: s.cfg.CellTokens, Log: s.log})
+		AdminToken: s.cfg.AdminToken, CellTokens: s.cfg.CellTokens, CellScopes: s.cfg.CellScopes, Log: s.log})
 	if err != nil {
 		return err
 	}
@@ -371,6 +372,8 @@ func (s *Server) Start(ctx context.Context) error {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.Routing.Run(rctx) }()
 	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); audit.RunRetention(rctx, s.DB, s.cfg.AuditRetention, 0, s.log) }()
 	if s.cfg.KeyRotation > 0 {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.rotateKeys(rctx) }()

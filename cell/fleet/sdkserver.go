@@ -387,7 +387,10 @@ func decodeRequest(w http.ResponseWriter, r *http.Request, dst validatable, limi
 // drainBody accepts an empty body or an empty JSON object, bounded, for
 // calls that carry nothing.
 func drainBody(w http.ResponseWriter, r *http.Request) error {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, sdk.MaxSmallBody))
+	if err := httpx.LimitBody(w, r, sdk.MaxSmallBody); err != nil {
+		return err
+	}
+	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		return httpx.Errorf(http.StatusRequestEntityTooLarge, httpx.CodePayloadTooLarge, "request body larger than %d bytes", sdk.MaxSmallBody)
 	}

@@ -36,7 +36,9 @@ type JoinResponse struct {
 }
 
 func (s *Service) handleJoin(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxJoinBody)
+	if err := httpx.LimitBody(w, r, maxJoinBody); err != nil {
+		return err
+	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
 		return &httpx.Error{Status: http.StatusUnsupportedMediaType, Code: httpx.CodeUnsupportedMedia, Message: "content type must be application/json"}
 	}
@@ -202,7 +204,9 @@ func (s *Service) handleConsent(w http.ResponseWriter, r *http.Request) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
 		return &httpx.Error{Status: http.StatusUnsupportedMediaType, Code: httpx.CodeUnsupportedMedia, Message: "content type must be application/json"}
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxConsentBody)
+	if err := httpx.LimitBody(w, r, maxConsentBody); err != nil {
+		return err
+	}
 	req, latency, err := DecodeConsent(r.Body, s.modes, s.cfg.Region)
 	if err != nil {
 		return err

@@ -173,6 +173,8 @@ type Service struct {
 	limit   *ratelimit.Limiter
 	metrics *metrics
 	wake    chan struct{} // cap 1: run a pass now
+	// connects caches players' connect tokens.
+	connects connectTokens
 
 	mu       sync.Mutex // guards following
 	tickets  map[string]*Ticket

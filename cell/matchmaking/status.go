@@ -19,8 +19,8 @@ type Status struct {
 	TimeInQueueMs int64   `json:"time_in_queue_ms,omitempty"`
 	Window        *Window `json:"window,omitempty"`
 	// SessionID, Server and ConnectToken describe a matched ticket; the
-	// connect token is fresh on every call and only while the session can
-	// still be joined.
+	// connect token is reused until half its life is gone, and given only
+	// while the session can still be joined.
 	SessionID             string      `json:"session_id,omitempty"`
 	Server                *ServerAddr `json:"server,omitempty"`
 	ConnectToken          string      `json:"connect_token,omitempty"`
@@ -72,7 +72,9 @@ func (s *Service) statusOf(playerID string) (Status, bool) {
 		}
 		st.SessionOver = t.Closed
 		if !t.Closed {
-			tok, exp, err := s.connectToken(t.ServerID, t.SessionID, net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), playerID, now)
+			tok, exp, err := s.connects.get(t.ServerID, t.SessionID, playerID, now, func() (string, time.Time, error) {
+				return s.connectToken(t.ServerID, t.SessionID, net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), playerID, now)
+			})
 			if err != nil {
 				s.log.Error("sign connect token", "session", t.SessionID, "err", err)
 			} else {

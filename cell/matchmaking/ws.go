@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/internal/httpx"
+	"github.com/atollgg/atoll/internal/ratelimit"
 	"github.com/atollgg/atoll/internal/tokens"
 	"github.com/coder/websocket"
 )
@@ -39,7 +40,18 @@ const (
 	// MaxWSPerPlayer bounds one player's WebSockets: a client and a
 	// reconnecting one, with room to spare.
 	MaxWSPerPlayer = 4
+	// MaxWSPending bounds WebSockets still waiting for their auth message
+	// (they count against MaxWSConnections too): each holds a goroutine for
+	// up to wsAuthTimeout, and honest clients authenticate within a round
+	// trip, so a thousand is a burst of reconnects, not a steady state.
+	MaxWSPending = 1024
 )
+
+// wsFrameRate bounds the frames one client may send: a client asks for its
+// status once at start and after a reconnect, and the cell pushes every
+// change, so two a second with a burst of ten is generous. A client beyond
+// it is closed with a policy violation.
+var wsFrameRate = ratelimit.Rate{Events: 2, Per: time.Second, Burst: 10}
 
 // ClientMessage is a message a client sends on /ws.
 type ClientMessage struct {
@@ -116,13 +128,40 @@ func (c *wsConn) drain() []ServerMessage {
 type hub struct {
 	s *Service
 
-	mu     sync.Mutex // guards following
-	conns  map[string]map[*wsConn]struct{}
-	total  int
-	closed bool
+	// maxConns and maxPending are MaxWSConnections and MaxWSPending.
+	maxConns, maxPending int
+
+	mu      sync.Mutex // guards following
+	conns   map[string]map[*wsConn]struct{}
+	total   int
+	pending int // accepted, not yet authenticated
+	closed  bool
 }
 
-func newHub(s *Service) *hub { return &hub{s: s, conns: map[string]map[*wsConn]struct{}{}} }
+func newHub(s *Service) *hub {
+	return &hub{s: s, conns: map[string]map[*wsConn]struct{}{}, maxConns: MaxWSConnections, maxPending: MaxWSPending}
+}
+
+// reservePending counts a connection that has yet to authenticate against
+// both caps; the caller must call releasePending once it has.
+func (h *hub) reservePending() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closed:
+		return errHubClosed
+	case h.total+h.pending >= h.maxConns || h.pending >= h.maxPending:
+		return errHubFull
+	}
+	h.pending++
+	return nil
+}
+
+func (h *hub) releasePending() {
+	h.mu.Lock()
+	h.pending--
+	h.mu.Unlock()
+}
 
 var (
 	errHubFull     = errors.New("too many connections")
@@ -138,7 +177,7 @@ func (h *hub) add(c *wsConn) error {
 	switch {
 	case h.closed:
 		return errHubClosed
-	case h.total >= MaxWSConnections:
+	case h.total+h.pending >= h.maxConns:
 		return errHubFull
 	case len(h.conns[c.player]) >= MaxWSPerPlayer:
 		return errPlayerLimit
@@ -170,7 +209,7 @@ func (h *hub) remove(c *wsConn) {
 func (h *hub) full() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.closed || h.total >= MaxWSConnections
+	return h.closed || h.total+h.pending >= h.maxConns
 }
 
 func (h *hub) connsOf(player string) []*wsConn {
@@ -233,9 +272,22 @@ func (s *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 		}
 		claims = c
 	}
+	busy := &httpx.Error{Status: http.StatusServiceUnavailable, Code: httpx.CodeUnavailable, Message: "too many connections, retry later", RetryAfter: queueFullRetry}
 	if s.hub.full() {
-		httpx.WriteError(w, &httpx.Error{Status: http.StatusServiceUnavailable, Code: httpx.CodeUnavailable, Message: "too many connections, retry later", RetryAfter: queueFullRetry})
+		httpx.WriteError(w, busy)
 		return
+	}
+	pending := claims == nil
+	if pending {
+		if err := s.hub.reservePending(); err != nil {
+			httpx.WriteError(w, busy)
+			return
+		}
+		defer func() {
+			if pending {
+				s.hub.releasePending()
+			}
+		}()
 	}
 	// The server's read and write timeouts are for requests; a WebSocket
 	// lives longer and has its own pings and write timeouts.
@@ -268,6 +320,10 @@ func (s *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 			conn.Close(websocket.StatusPolicyViolation, "invalid or expired token")
 			return
 		}
+	}
+	if pending {
+		s.hub.releasePending()
+		pending = false
 	}
 	c := &wsConn{player: claims.PlayerID(), cancel: cancel, signal: make(chan struct{}, 1)}
 	if err := s.hub.add(c); err != nil {
@@ -317,11 +373,18 @@ func (s *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var errBadClientMessage = errors.New("bad client message")
+var (
+	errBadClientMessage = errors.New("bad client message")
+	errTooManyMessages  = errors.New("too many client messages")
+)
 
 // wsRead handles client messages until the connection fails or a message
 // is malformed, which closes it.
 func (s *Service) wsRead(ctx context.Context, conn *websocket.Conn, c *wsConn) error {
+	lim, err := ratelimit.New(wsFrameRate, 1)
+	if err != nil {
+		return err
+	}
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
@@ -331,6 +394,10 @@ func (s *Service) wsRead(ctx context.Context, conn *websocket.Conn, c *wsConn) e
 		if err != nil || m.Type != "status" {
 			conn.Close(websocket.StatusPolicyViolation, "malformed message")
 			return errBadClientMessage
+		}
+		if ok, _ := lim.Allow("", time.Now()); !ok {
+			conn.Close(websocket.StatusPolicyViolation, "too many messages")
+			return errTooManyMessages
 		}
 		c.push(s.statusMessage(c.player))
 	}

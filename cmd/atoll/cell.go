@@ -9,7 +9,11 @@ import (
 
 	"github.com/atollgg/atoll/cell"
 	"github.com/atollgg/atoll/cell/bus"
+	"github.com/atollgg/atoll/cell/fleet"
+	"github.com/atollgg/atoll/cell/matchmaking"
+	"github.com/atollgg/atoll/cell/ratings"
 	"github.com/atollgg/atoll/internal/obs"
+	"github.com/atollgg/atoll/internal/tokens"
 )
 
 func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -36,16 +40,16 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	hubCA := f.String("hub-tls-ca", "", "CA that verifies the hub's certificate (default: system roots)")
 	modes := f.String("modes-file", "", "YAML file of game modes (default: built-in duel, 2v2, 5v5, ffa8)")
 	leaderboards := f.String("leaderboards-file", "", "YAML file of leaderboard definitions (empty: no leaderboards)")
-	rating := f.Float64("default-rating", 0, "rating of players without one (0: 1500)")
-	interval := f.Duration("match-interval", 0, "matchmaking pass interval (0: default, at most 250ms)")
-	ctt := f.Duration("connect-token-ttl", 0, "connect token lifetime (0: default)")
+	rating := f.Float64("default-rating", ratings.DefaultRating, "rating of players without one")
+	interval := f.Duration("match-interval", matchmaking.DefaultPassInterval, "matchmaking pass interval (at most "+matchmaking.MaxPassInterval.String()+")")
+	ctt := f.Duration("connect-token-ttl", tokens.DefaultConnectTTL, "connect token lifetime")
 	gsCmd := f.String("gameserver-command", "", "game-server command, space-separated (default: this binary's `gameserver`)")
 	gsEnv := f.String("gameserver-env", "", "extra KEY=VALUE environment for game servers, comma-separated")
 	gameHost := f.String("game-host", "", "address players connect to game servers at (default 127.0.0.1)")
 	ports := f.String("game-ports", "", "game-server port range min-max, e.g. 7700-7999")
-	warm := f.Int("warm-servers", 0, "warm buffer of Ready game servers (0: 2)")
-	maxServers := f.Int("max-servers", 0, "maximum game servers (0: default)")
-	hb := f.Duration("heartbeat-period", 0, "game-server heartbeat period (0: 2s)")
+	warm := f.Int("warm-servers", cell.DefaultWarmServers, "warm buffer of Ready game servers")
+	maxServers := f.Int("max-servers", fleet.DefaultMax, "maximum game servers")
+	hb := f.Duration("heartbeat-period", fleet.DefaultHeartbeatPeriod, "game-server heartbeat period")
 	fwdRelay := f.String("forward-relay", "", "host:port of the region's relay; players get it instead of game servers' addresses")
 	fwdKey := f.String("forward-key-file", "", "hex key shared with the region's relays (with --forward-relay)")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")

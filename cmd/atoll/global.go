@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/global"
+	"github.com/atollgg/atoll/global/audit"
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/hub"
 	"github.com/atollgg/atoll/global/identity"
 	"github.com/atollgg/atoll/global/matches"
 	"github.com/atollgg/atoll/global/payments"
 	"github.com/atollgg/atoll/internal/authn"
+	"github.com/atollgg/atoll/internal/db"
 	"github.com/atollgg/atoll/internal/obs"
 	"github.com/atollgg/atoll/internal/password"
 )
@@ -32,25 +34,27 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	public := f.String("public-url", "", "URL players and cells use to reach this core; the token issuer (default http://<http-addr>)")
 	dataDir := f.String("data-dir", "", "directory for generated signing and PII keys (required)")
 	admin := f.String("admin-token", "", "bearer token of the operators' admin API (empty disables it)")
-	cells := f.String("cell-tokens", "", "per-cell service credentials: cell-id=token,...")
+	cells := f.String("cell-tokens", "", "per-cell service credentials: cell-id=token[ scope...],... (scopes: ratings:read, results:apply, grant:<currency>:<max>; none listed means ratings:read results:apply, rewards up to 1000 per non-premium currency)")
 	rate := f.String("auth-rate-limit", "", `auth rate limits: "off", or "ip=120/min,burst=60;account=10/min;register=10/min"`)
 	piiKeys := f.String("pii-keys", "", "email encryption keys kid:base64key,... (first active); empty generates them in the data dir")
 	piiIndex := f.String("pii-index-key", "", "blind-index key (base64, 32 bytes)")
-	argonM := f.Uint("argon2-memory-kib", 0, "argon2id memory in KiB (0: default 19456)")
-	argonT := f.Uint("argon2-iterations", 0, "argon2id iterations (0: default)")
-	argonP := f.Uint("argon2-parallelism", 0, "argon2id parallelism (0: default)")
+	argon := password.DefaultParams()
+	argonM := f.Uint("argon2-memory-kib", uint(argon.Memory), "argon2id memory in KiB")
+	argonT := f.Uint("argon2-iterations", uint(argon.Iterations), "argon2id iterations")
+	argonP := f.Uint("argon2-parallelism", uint(argon.Parallelism), "argon2id parallelism")
 	ttl := f.Duration("access-ttl", 15*time.Minute, "access token lifetime")
+	auditRetention := f.Duration("audit-retention", audit.DefaultRetention, "keep audit log rows this long (negative: forever)")
 	rotate := f.Duration("key-rotation", 0, "rotate the signing key this often (0: never)")
 	oidc := f.String("oidc-issuers", "", "accepted OpenID Connect issuers: issuer_url|client_id[|jwks_url],...")
 	proxies := f.String("trusted-proxies", "", "CIDRs of load balancers allowed to set X-Forwarded-For")
 	cors := f.String("cors-origins", "", `origins whose pages may call the API (the cells serving the browser client), comma-separated; "*" for any`)
-	maxConns := f.Int("db-max-conns", 0, "database pool size (0: 32)")
+	maxConns := f.Int("db-max-conns", db.DefaultMaxConns, "database pool size")
 	primary := f.String("primary-region", "", "CockroachDB primary region (enables the multi-region layout)")
 	regions := f.String("regions", "", "other CockroachDB regions, comma-separated")
 	currencies := f.String("currencies", "", `currencies, e.g. "coins,gems:premium" (default coins and premium gems)`)
 	starting := f.String("starting-balances", "", `new wallets' balances, e.g. "coins=1000,gems=0"`)
 	catalog := f.String("catalog-file", "", "item catalog seed file (default: the embedded development catalog)")
-	catalogRefresh := f.Duration("catalog-refresh", 0, "how stale the in-process catalog may be (0: default)")
+	catalogRefresh := f.Duration("catalog-refresh", economy.DefaultCatalogRefresh, "how stale the in-process catalog may be")
 	xp := f.String("xp-thresholds", "", `total xp for each level from 2 up, e.g. "100,300,600"`)
 	ratingIdle := f.Duration("rating-idle-period", 0, "grow a rating's deviation by one Glicko-2 period per this much idle time, e.g. 24h (0: only play changes it)")
 	matchRewards := f.String("match-rewards", "", `per-mode match rewards, e.g. "duel:xp=100,coins=10,win.xp=50,win.coins=20;*:xp=50"; "off" for none (default: 100 xp and 10 soft currency, 50 xp and 10 more for a win)`)
@@ -60,7 +64,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 	stripeURL := f.String("stripe-api-url", "", "Stripe API base URL (default Stripe's)")
 	paySuccess := f.String("payments-success-url", "", "where the hosted checkout returns the player on success")
 	payCancel := f.String("payments-cancel-url", "", "where the hosted checkout returns the player on cancel")
-	payTolerance := f.Duration("payments-webhook-tolerance", 0, "webhook timestamp tolerance (0: default)")
+	payTolerance := f.Duration("payments-webhook-tolerance", payments.DefaultTolerance, "webhook timestamp tolerance")
 	leaderboards := f.String("leaderboards-file", "", "YAML file of leaderboard definitions (empty: no leaderboards)")
 	hubLeaf := f.String("hub-leaf-addr", "", "embedded NATS hub: leaf-node listen address for cells, e.g. 0.0.0.0:7422 (empty: no embedded hub)")
 	hubCells := f.String("hub-cells", "", "leaf credentials of the cells: cell-id=secret,... (each cell's ATOLL_HUB_SECRET)")
@@ -88,7 +92,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 		cfg := global.Config{
 			DatabaseURL: *dbURL, HTTPAddr: *addr, PublicURL: strings.TrimRight(*public, "/"), DataDir: *dataDir,
 			AdminToken: *admin, AuthRateLimit: *rate, PIIKeys: *piiKeys, PIIIndexKey: *piiIndex,
-			AccessTTL: *ttl, KeyRotation: durationOrZero(*rotate), DBMaxConns: int32(*maxConns),
+			AccessTTL: *ttl, KeyRotation: durationOrZero(*rotate), AuditRetention: *auditRetention, DBMaxConns: int32(*maxConns),
 			PrimaryRegion: *primary, DebugAddr: *debugAddr, Log: log,
 			LeaderboardsFile: *leaderboards,
 			TopologyDir:      *topo, ConsulAddr: *consul, ConsulToken: *consulToken,
@@ -150,7 +154,7 @@ func globalFlags(name string, stderr io.Writer) (*envFlags, func() (global.Confi
 			cfg.Argon2 = p
 		}
 		if *cells != "" {
-			if cfg.CellTokens, err = authn.ParseSecrets(*cells); err != nil {
+			if cfg.CellTokens, cfg.CellScopes, err = authn.ParseCredentials(*cells); err != nil {
 				return cfg, fmt.Errorf("cell tokens: %w", err)
 			}
 		}

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atollgg/atoll/gameserver/arenagame/arenatest"
 	"github.com/atollgg/atoll/internal/dbtest"
 	"github.com/atollgg/atoll/loadtest"
+	"github.com/atollgg/atoll/stacktest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -23,14 +23,14 @@ func TestLoadtestAgainstACell(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a whole stack")
 	}
-	st := arenatest.StartStack(t, arenatest.StackOptions{GameEnv: []string{"ATOLL_GAME_DURATION=2s"}})
+	st := stacktest.StartStack(t, stacktest.StackOptions{GameEnv: []string{"ATOLL_GAME_DURATION=2s"}})
 	cases := []struct {
 		name     string
 		args     []string
 		wantCode int
 		check    func(t *testing.T, r *loadtest.Result)
 	}{
-		{"journey", []string{"--scenario", "journey", "--players", "2", "--duration", "10s", "--mode", arenatest.Mode,
+		{"journey", []string{"--scenario", "journey", "--players", "2", "--duration", "10s", "--mode", stacktest.Mode,
 			"--slo", "match.p99=60s,errors=0"}, 0, func(t *testing.T, r *loadtest.Result) {
 			if r.Summary["matches_completed"] < 2 {
 				t.Errorf("matches completed = %v, want at least one match for both players", r.Summary["matches_completed"])

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -51,5 +52,61 @@ func TestHelpListsEnvironmentAndHidesSecrets(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "super-secret") {
 		t.Error("help prints a secret")
+	}
+}
+
+var zeroMeansDefault = regexp.MustCompile(`\(0: (default|[0-9])`)
+
+func TestHelpShowsRealDefaults(t *testing.T) {
+	for _, cmd := range []string{"global", "cell", "loadtest"} {
+		var stderr bytes.Buffer
+		if code := run(context.Background(), []string{cmd, "--help"}, &bytes.Buffer{}, &stderr); code != 0 {
+			t.Fatalf("%s --help: exit %d", cmd, code)
+		}
+		// "(0: default)" or "(0: 1500)" hide the real default behind zero;
+		// "(0: never)" is a real meaning of zero.
+		if zeroMeansDefault.MatchString(stderr.String()) {
+			t.Errorf("%s --help hides a default behind zero:\n%s", cmd, stderr.String())
+		}
+	}
+	var stderr bytes.Buffer
+	run(context.Background(), []string{"global", "--help"}, &bytes.Buffer{}, &stderr)
+	for _, want := range []string{"argon2id memory in KiB (default \"19456\")", "database pool size (default \"32\")", "(default \"30s\")"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("global --help lacks %q", want)
+		}
+	}
+}
+
+func TestUsageMistakesAreOneLine(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want []string
+	}{
+		{"unknown flag", nil, []string{"global", "--nope"}, []string{"-nope", "atoll global --help"}},
+		{"bad flag value", nil, []string{"global", "--access-ttl", "5"}, []string{"-access-ttl", `"5"`, "a duration such as"}},
+		{"bad duration in the environment", map[string]string{"ATOLL_ACCESS_TTL": "soon"}, []string{"global"}, []string{"ATOLL_ACCESS_TTL", `"soon"`, "a duration such as", "--access-ttl"}},
+		{"bad number in the environment", map[string]string{"ATOLL_WARM_SERVERS": "two"}, []string{"cell"}, []string{"ATOLL_WARM_SERVERS", `"two"`, "a whole number"}},
+		{"stray argument", nil, []string{"global", "extra"}, []string{"unexpected arguments", "--help"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var stderr bytes.Buffer
+			code := run(context.Background(), tc.args, &bytes.Buffer{}, &stderr)
+			out := stderr.String()
+			if code != 2 || strings.Count(out, "\n") != 1 {
+				t.Fatalf("exit %d, %d lines, want exit 2 and one line:\n%s", code, strings.Count(out, "\n"), out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("%q lacks %q", out, w)
+				}
+			}
+		})
 	}
 }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/atollgg/atoll/gameserver/arena"
 	"github.com/atollgg/atoll/gameserver/arenagame"
-	"github.com/atollgg/atoll/gameserver/arenagame/arenatest"
 	"github.com/atollgg/atoll/gameserver/client"
 	"github.com/atollgg/atoll/gameserver/netcode"
+	"github.com/atollgg/atoll/stacktest"
 	"github.com/coder/websocket"
 )
 
@@ -106,7 +106,7 @@ func input(seq *uint32, tick uint32) arena.Input {
 
 func TestAntiCheatRejectsReportsAndKicks(t *testing.T) {
 	const limit = 8 * time.Second
-	env := arenatest.Start(t, arenatest.Options{Game: arenagame.Config{Arena: smallArena(limit)}, Servers: 3})
+	env := stacktest.Start(t, stacktest.Options{Game: arenagame.Config{Arena: smallArena(limit)}, Servers: 3})
 	cases := []struct {
 		name  string
 		want  string // violation kind reported
@@ -218,11 +218,11 @@ func TestAntiCheatRejectsReportsAndKicks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			session, alloc := env.Allocate(t, "honest", "cheater")
-			ctx, cancel := context.WithTimeout(context.Background(), arenatest.WaitTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), stacktest.WaitTimeout)
 			defer cancel()
 			honest := make(chan error, 1)
 			go func() {
-				conn, err := client.Dial(ctx, arenatest.URL(alloc), env.Token(t, alloc, "honest"), client.Options{})
+				conn, err := client.Dial(ctx, stacktest.URL(alloc), env.Token(t, alloc, "honest"), client.Options{})
 				if err != nil {
 					honest <- err
 					return
@@ -233,7 +233,7 @@ func TestAntiCheatRejectsReportsAndKicks(t *testing.T) {
 				}
 				honest <- err
 			}()
-			out := tc.cheat(t, ctx, arenatest.URL(alloc), env.Token(t, alloc, "cheater"))
+			out := tc.cheat(t, ctx, stacktest.URL(alloc), env.Token(t, alloc, "cheater"))
 			if out.code != arenagame.CloseKicked || out.kick == nil || out.kick.Reason != netcode.KickViolations {
 				t.Errorf("cheater closed with %d (kick %+v), want %d after a violations kick", out.code, out.kick, arenagame.CloseKicked)
 			}
@@ -241,7 +241,7 @@ func TestAntiCheatRejectsReportsAndKicks(t *testing.T) {
 				tc.check(t, arena.Config(smallArena(limit)).WithDefaults(), out)
 			}
 			// A kicked player stays out, even with a fresh token.
-			if code := redial(t, ctx, arenatest.URL(alloc), env.Token(t, alloc, "cheater")); code != arenagame.CloseKicked {
+			if code := redial(t, ctx, stacktest.URL(alloc), env.Token(t, alloc, "cheater")); code != arenagame.CloseKicked {
 				t.Errorf("kicked cheater reconnecting: closed with %d, want %d", code, arenagame.CloseKicked)
 			}
 			// The honest player plays on to the end, untouched.

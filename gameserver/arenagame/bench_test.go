@@ -14,9 +14,9 @@ import (
 
 	"github.com/atollgg/atoll/gameserver/arena"
 	"github.com/atollgg/atoll/gameserver/arenagame"
-	"github.com/atollgg/atoll/gameserver/arenagame/arenatest"
 	"github.com/atollgg/atoll/gameserver/client"
 	"github.com/atollgg/atoll/gameserver/server"
+	"github.com/atollgg/atoll/stacktest"
 )
 
 // clockTicksPerSecond is Linux's USER_HZ, the unit of /proc/<pid>/stat's
@@ -62,7 +62,7 @@ func BenchmarkMatch64BotsOverWebSockets(b *testing.B) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/atollgg/atoll/gameserver/cmd/atoll-gameserver").CombinedOutput(); err != nil {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
-	env := arenatest.Start(b, arenatest.Options{Command: []string{bin}, Env: []string{
+	env := stacktest.Start(b, stacktest.Options{Command: []string{bin}, Env: []string{
 		arenagame.EnvTickRate + "=" + strconv.Itoa(tickRate),
 		arenagame.EnvSnapshotRate + "=" + strconv.Itoa(snapshotRate),
 		arenagame.EnvScoreLimit + "=" + strconv.Itoa(arena.MaxScoreLimit),
@@ -84,7 +84,7 @@ func BenchmarkMatch64BotsOverWebSockets(b *testing.B) {
 		if pid == 0 {
 			b.Fatal("no pid for the allocated server")
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), arenatest.WaitTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), stacktest.WaitTimeout)
 		results := make([]client.Result, players)
 		errs := make([]error, players)
 		started := make(chan struct{}, players)
@@ -93,7 +93,7 @@ func BenchmarkMatch64BotsOverWebSockets(b *testing.B) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				conn, err := client.Dial(ctx, arenatest.URL(alloc), env.Token(b, alloc, id), client.Options{})
+				conn, err := client.Dial(ctx, stacktest.URL(alloc), env.Token(b, alloc, id), client.Options{})
 				if err != nil {
 					errs[i] = err
 					return

@@ -9,10 +9,10 @@ import (
 
 	"github.com/atollgg/atoll/gameserver/arena"
 	"github.com/atollgg/atoll/gameserver/arenagame"
-	"github.com/atollgg/atoll/gameserver/arenagame/arenatest"
 	"github.com/atollgg/atoll/gameserver/client"
 	"github.com/atollgg/atoll/gameserver/netcode"
 	"github.com/atollgg/atoll/gameserver/predict"
+	"github.com/atollgg/atoll/stacktest"
 )
 
 // smallArena makes bots meet often: a quarter of the default floor.
@@ -21,20 +21,20 @@ func smallArena(timeLimit time.Duration) arena.Config {
 }
 
 // playBots connects one bot per player and plays until the match ends.
-func playBots(t *testing.T, env *arenatest.Env, players []string, encodingOf func(i int) netcode.Encoding) (string, []client.Result) {
+func playBots(t *testing.T, env *stacktest.Env, players []string, encodingOf func(i int) netcode.Encoding) (string, []client.Result) {
 	t.Helper()
 	session, alloc := env.Allocate(t, players...)
-	ctx, cancel := context.WithTimeout(context.Background(), arenatest.WaitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), stacktest.WaitTimeout)
 	defer cancel()
 	results := env.PlayBots(ctx, t, alloc, players, func(i int) (string, client.Options) {
-		return arenatest.URL(alloc), client.Options{Encoding: encodingOf(i)}
+		return stacktest.URL(alloc), client.Options{Encoding: encodingOf(i)}
 	})
 	return session, results
 }
 
 func TestBotMatchOverWebSocketsReportsConsistentResults(t *testing.T) {
 	const limit = 6 * time.Second
-	env := arenatest.Start(t, arenatest.Options{Game: arenagame.Config{Arena: smallArena(limit)}})
+	env := stacktest.Start(t, stacktest.Options{Game: arenagame.Config{Arena: smallArena(limit)}})
 	players := make([]string, 8)
 	for i := range players {
 		players[i] = fmt.Sprintf("player-%d", i)

@@ -12,9 +12,9 @@ import (
 
 	"github.com/atollgg/atoll/gameserver/arena"
 	"github.com/atollgg/atoll/gameserver/arenagame"
-	"github.com/atollgg/atoll/gameserver/arenagame/arenatest"
 	"github.com/atollgg/atoll/gameserver/client"
 	"github.com/atollgg/atoll/gameserver/netcode"
+	"github.com/atollgg/atoll/stacktest"
 )
 
 // cutter dials TCP connections it can cut, like a network that drops.
@@ -90,7 +90,7 @@ func playWatched(ctx context.Context, url, token string, opts client.Options, se
 // a player's view, which no event announces to the test.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(arenatest.WaitTimeout)
+	deadline := time.Now().Add(stacktest.WaitTimeout)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for !cond() {
@@ -117,10 +117,10 @@ func TestReconnect(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			game := arenagame.Config{Arena: smallArena(limit)}
 			game.Arena.ReconnectGrace = tc.grace
-			env := arenatest.Start(t, arenatest.Options{Game: game})
+			env := stacktest.Start(t, stacktest.Options{Game: game})
 			session, alloc := env.Allocate(t, "stays", "drops")
-			url := arenatest.URL(alloc)
-			ctx, cancel := context.WithTimeout(context.Background(), arenatest.WaitTimeout)
+			url := stacktest.URL(alloc)
+			ctx, cancel := context.WithTimeout(context.Background(), stacktest.WaitTimeout)
 			defer cancel()
 
 			stayer := make(chan *watcher, 1)

@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -10,15 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atollgg/atoll/cell"
 	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/gameserver/arena"
 	"github.com/atollgg/atoll/gameserver/arenagame"
-	"github.com/atollgg/atoll/gameserver/arenagame/arenatest"
 	"github.com/atollgg/atoll/gameserver/client"
 	"github.com/atollgg/atoll/gameserver/netcode"
 	"github.com/atollgg/atoll/internal/dbtest"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/atollgg/atoll/stacktest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -82,11 +79,11 @@ func (b trigger) Input(v *netcode.Snapshot, pos arena.Vec2) arena.Input {
 // its violations land on the cell's telemetry stream.
 func TestJourneysThroughTheStack(t *testing.T) {
 	const limit = 6 * time.Second
-	st := arenatest.StartStack(t, arenatest.StackOptions{Players: 4, GameEnv: []string{"ATOLL_GAME_DURATION=" + limit.String()}})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*arenatest.WaitTimeout)
+	st := stacktest.StartStack(t, stacktest.StackOptions{Players: 4, GameEnv: []string{"ATOLL_GAME_DURATION=" + limit.String()}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*stacktest.WaitTimeout)
 	defer cancel()
 
-	base := client.JourneyConfig{GlobalURL: st.GlobalURL, CellURL: st.CellURL, Mode: arenatest.Mode}
+	base := client.JourneyConfig{GlobalURL: st.GlobalURL, CellURL: st.CellURL, Mode: stacktest.Mode}
 	flaky := &dropper{}
 	configs := make([]client.JourneyConfig, 4)
 	for i := range configs {
@@ -154,23 +151,9 @@ func TestJourneysThroughTheStack(t *testing.T) {
 	// The cheater's violations and kick are on the cell's stream.
 	cheater := results[3].PlayerID
 	seen := map[string]int{}
-	cons, err := st.Cell.Bus.Stream().OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{st.Cell.Bus.Subject(cell.KindTelemetry)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch, err := cons.FetchNoWait(1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for msg := range batch.Messages() {
-		var m contract.TelemetryBatch
-		if err := json.Unmarshal(msg.Data(), &m); err != nil {
-			t.Fatalf("telemetry message %s: %v", msg.Data(), err)
-		}
-		if m.Sender != contract.SenderServer || m.GameMode != arenatest.Mode {
-			t.Errorf("telemetry from %s mode %s, want server %s", m.Sender, m.GameMode, arenatest.Mode)
+	for _, m := range st.Telemetry(ctx, t) {
+		if m.Sender != contract.SenderServer || m.GameMode != stacktest.Mode {
+			t.Errorf("telemetry from %s mode %s, want server %s", m.Sender, m.GameMode, stacktest.Mode)
 		}
 		for _, e := range m.Events {
 			if e.SessionID != session {

@@ -7,10 +7,10 @@ import (
 
 	"github.com/atollgg/atoll/gameserver/arena"
 	"github.com/atollgg/atoll/gameserver/arenagame"
-	"github.com/atollgg/atoll/gameserver/arenagame/arenatest"
 	"github.com/atollgg/atoll/gameserver/client"
 	"github.com/atollgg/atoll/gameserver/netcode"
 	"github.com/atollgg/atoll/gameserver/predict"
+	"github.com/atollgg/atoll/stacktest"
 )
 
 // Over a link with 100 ms of round trip, jitter and 10% loss of inputs and
@@ -29,20 +29,20 @@ func TestPredictionStaysBoundedUnderLatencyAndLoss(t *testing.T) {
 	)
 	for _, enc := range []netcode.Encoding{netcode.Binary, netcode.JSON} {
 		t.Run(enc.String(), func(t *testing.T) {
-			env := arenatest.Start(t, arenatest.Options{Game: arenagame.Config{
+			env := stacktest.Start(t, stacktest.Options{Game: arenagame.Config{
 				Arena: arena.Config{Width: 48, Height: 32, TimeLimit: limit, ScoreLimit: arena.MaxScoreLimit},
 			}})
 			players := []string{"laggy", "near-1", "near-2"}
 			session, alloc := env.Allocate(t, players...)
-			l := newLink(t, arenatest.URL(alloc), oneWay, jitter, loss, 42)
-			ctx, cancel := context.WithTimeout(context.Background(), arenatest.WaitTimeout)
+			l := newLink(t, stacktest.URL(alloc), oneWay, jitter, loss, 42)
+			ctx, cancel := context.WithTimeout(context.Background(), stacktest.WaitTimeout)
 			defer cancel()
 
 			results := env.PlayBots(ctx, t, alloc, players, func(i int) (string, client.Options) {
 				if i == 0 {
 					return l.URL(), client.Options{Encoding: enc}
 				}
-				return arenatest.URL(alloc), client.Options{}
+				return stacktest.URL(alloc), client.Options{}
 			})
 			r := results[0]
 			p := r.Prediction

@@ -28,6 +28,13 @@ const helloTimeout = 5 * time.Second
 // tiny; 16 KiB also covers JSON debug frames.
 const maxFrameBytes = 16 << 10
 
+// maxPendingConnections bounds connections that have not yet sent a valid
+// hello: a match has a handful of players, each connecting once or twice,
+// so 64 leaves room for reconnect storms while a flood of idle sockets
+// (each a goroutine for up to helloTimeout) is refused with 503 before the
+// upgrade.
+const maxPendingConnections = 64
+
 // welcome is the server's answer to a good hello.
 type welcome struct {
 	Type      string `json:"type"` // "welcome"
@@ -45,8 +52,12 @@ type gate struct {
 	ctx      context.Context // ends when the server stops serving players
 	report   func(connected bool, playerID string)
 	ready    chan struct{} // closed by allocate
+	// maxPending caps connections awaiting their hello; zero means
+	// maxPendingConnections.
+	maxPending int
 
 	mu       sync.Mutex // guards following
+	pending  int        // connections accepted whose hello is not yet verified
 	alloc    *sdk.Allocation
 	verifier *tokens.Verifier
 	room     *Room
@@ -93,12 +104,47 @@ func (g *gate) track() bool {
 	return true
 }
 
+// reservePending counts a connection awaiting its hello, unless the cap is
+// reached; the caller must call releasePending.
+func (g *gate) reservePending() bool {
+	limit := g.maxPending
+	if limit == 0 {
+		limit = maxPendingConnections
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.pending >= limit {
+		return false
+	}
+	g.pending++
+	return true
+}
+
+func (g *gate) releasePending() {
+	g.mu.Lock()
+	g.pending--
+	g.mu.Unlock()
+}
+
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !g.track() {
 		http.Error(w, "server stopping", http.StatusServiceUnavailable)
 		return
 	}
 	defer g.wg.Done()
+	if !g.reservePending() {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "too many pending connections", http.StatusServiceUnavailable)
+		return
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			g.releasePending()
+		}
+	}
+	defer release()
 	// The HTTP server's deadlines would cut the WebSocket after a minute;
 	// the connection's life is the game's.
 	rc := http.NewResponseController(w)
@@ -110,10 +156,12 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered the HTTP request
 	}
-	g.serve(ws)
+	g.serve(ws, release)
 }
 
-func (g *gate) serve(ws *websocket.Conn) {
+// serve checks ws's hello and plays it; release is called once the hello is
+// verified, when the connection stops counting as pending.
+func (g *gate) serve(ws *websocket.Conn, release func()) {
 	ws.SetReadLimit(maxHelloBytes)
 	hctx, cancel := context.WithTimeout(g.ctx, helloTimeout)
 	defer cancel()
@@ -143,6 +191,7 @@ func (g *gate) serve(ws *websocket.Conn) {
 		_ = ws.Close(code, reason)
 		return
 	}
+	release()
 	g.play(ws, room, alloc, playerID)
 }
 

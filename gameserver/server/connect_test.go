@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -26,6 +27,7 @@ type transport struct {
 	room  *Room
 	url   string
 	alloc *sdk.Allocation
+	gate  *gate
 }
 
 func newTransport(t *testing.T, players ...string) *transport {
@@ -52,7 +54,7 @@ func newTransport(t *testing.T, players ...string) *transport {
 		srv.Close()
 		cancel()
 	})
-	return &transport{t: t, ring: ring, room: room, url: "ws" + strings.TrimPrefix(srv.URL, "http") + PathConnect, alloc: alloc}
+	return &transport{t: t, ring: ring, room: room, url: "ws" + strings.TrimPrefix(srv.URL, "http") + PathConnect, alloc: alloc, gate: g}
 }
 
 func (tr *transport) dial(hello []byte, typ websocket.MessageType) *websocket.Conn {
@@ -201,5 +203,39 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 	}
 	if m := tr.next(); m.Kind != Left {
 		t.Fatalf("after overflow %+v", m)
+	}
+}
+
+// TestPendingConnectionsAreCapped: sockets that never send their hello
+// cannot pile up; a verified hello frees its slot.
+func TestPendingConnectionsAreCapped(t *testing.T) {
+	tr := newTransport(t, "p1")
+	tr.gate.maxPending = 2
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	var idle []*websocket.Conn
+	for range 2 {
+		ws, _, err := websocket.Dial(ctx, tr.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = ws.CloseNow() })
+		idle = append(idle, ws)
+	}
+	_, resp, err := websocket.Dial(ctx, tr.url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("third pending connection: %v (%v), want 503", err, resp)
+	}
+	// An idle socket that goes away frees its slot, and a player gets in.
+	_ = idle[0].CloseNow()
+	for {
+		ws, resp, err := websocket.Dial(ctx, tr.url, nil)
+		if err == nil {
+			_ = ws.CloseNow()
+			break
+		}
+		if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("dial after a slot freed: %v", err)
+		}
 	}
 }

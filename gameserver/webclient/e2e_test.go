@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/gameserver/arena"
-	"github.com/atollgg/atoll/gameserver/arenagame/arenatest"
 	"github.com/atollgg/atoll/gameserver/client"
 	"github.com/atollgg/atoll/internal/dbtest"
+	"github.com/atollgg/atoll/stacktest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -116,11 +116,11 @@ func (p *page) until(what string, timeout time.Duration, ok func(pageState) bool
 // results reach the page from the cell.
 func TestBrowserPlaysAMatch(t *testing.T) {
 	const limit = 15 * time.Second
-	st := arenatest.StartStack(t, arenatest.StackOptions{Players: 3, GameEnv: []string{"ATOLL_GAME_DURATION=" + limit.String()}})
+	st := stacktest.StartStack(t, stacktest.StackOptions{Players: 3, GameEnv: []string{"ATOLL_GAME_DURATION=" + limit.String()}})
 	p := startChromium(t)
 	p.call("Page.navigate", map[string]any{"url": st.CellURL + "/play/"}, nil)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*arenatest.WaitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*stacktest.WaitTimeout)
 	defer cancel()
 	bots := make([]client.JourneyResult, 2)
 	botErrs := make([]error, 2)
@@ -129,12 +129,12 @@ func TestBrowserPlaysAMatch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			bots[i], botErrs[i] = client.PlayJourney(ctx, client.JourneyConfig{GlobalURL: st.GlobalURL, CellURL: st.CellURL, Mode: arenatest.Mode})
+			bots[i], botErrs[i] = client.PlayJourney(ctx, client.JourneyConfig{GlobalURL: st.GlobalURL, CellURL: st.CellURL, Mode: stacktest.Mode})
 		}()
 	}
 	defer wg.Wait()
 
-	s := p.until("the match to start", arenatest.WaitTimeout, func(s pageState) bool {
+	s := p.until("the match to start", stacktest.WaitTimeout, func(s pageState) bool {
 		return s.Phase == "playing" && s.Snapshots >= 10 && s.Predicted != nil
 	})
 	if s.Players != 3 {
@@ -190,7 +190,7 @@ func TestBrowserPlaysAMatch(t *testing.T) {
 	}
 	t.Logf("screenshot of the match (%d vivid hues in the arena): %s", hues, shot)
 
-	s = p.until("the match to end with the cell's results", limit+arenatest.WaitTimeout, func(s pageState) bool {
+	s = p.until("the match to end with the cell's results", limit+stacktest.WaitTimeout, func(s pageState) bool {
 		return s.Phase == "over" && s.Results != nil
 	})
 	if pr := s.Prediction; pr == nil || pr.Reconciliations < 30 || pr.MaxError > 0.2 {

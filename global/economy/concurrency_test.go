@@ -97,3 +97,48 @@ func TestSameKeyConcurrentlyChargesOnce(t *testing.T) {
 	}
 	mustReconcile(t, c, p.ID)
 }
+
+// TestSameKeyRetryRacingTheLastCoins: when the first purchase takes the
+// last coins, a same-key retry racing it must get the first purchase's
+// answer, not 409 insufficient funds (on PostgreSQL the retry's statement
+// waits on the wallet row, then finds too little money and, in its older
+// snapshot, no key yet).
+func TestSameKeyRetryRacingTheLastCoins(t *testing.T) {
+	c := startCore(t)
+	const rounds, senders = 8, 8
+	for round := range rounds {
+		p := c.Guest(t)
+		// 1000 coins: three hats at 250 leave exactly one more.
+		for i := range 3 {
+			globaltest.MustStatus(t, buy(t, c, p, fmt.Sprint("hat-", i), "hat_wizard", "coins", 1), http.StatusCreated)
+		}
+		var wg sync.WaitGroup
+		results := make([]globaltest.Response, senders)
+		for i := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = buy(t, c, p, "last-hat", "hat_wizard", "coins", 1)
+			}()
+		}
+		wg.Wait()
+		var first economy.PurchaseResult
+		for i, r := range results {
+			if r.Status != http.StatusCreated {
+				t.Fatalf("round %d sender %d: %d %s, want the first purchase's answer", round, i, r.Status, r.Body)
+			}
+			var res economy.PurchaseResult
+			r.Decode(t, &res)
+			if i == 0 {
+				first = res
+			}
+			if res.TransactionID != first.TransactionID || res.Balance != 0 {
+				t.Fatalf("round %d sender %d got %+v, sender 0 got %+v", round, i, res, first)
+			}
+		}
+		if b := wallet(t, c, p).Balances["coins"]; b != 0 {
+			t.Fatalf("round %d: balance %d, want 0", round, b)
+		}
+		mustReconcile(t, c, p.ID)
+	}
+}

@@ -332,6 +332,10 @@ func (s *Service) serviceGrant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	perms, _ := authn.PermissionsFrom(r.Context())
+	if err := s.checkRewardCaps(perms, req.Currencies); err != nil {
+		return err
+	}
 	res, err := s.Grant(r.Context(), nil, req)
 	if err != nil {
 		return err
@@ -397,5 +401,42 @@ func (s *Service) adminGrant(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set(ReplayedHeader, "true")
 	}
 	httpx.WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// checkCellScopes refuses a configuration that lets a cell grant a premium
+// currency or cap an unknown one.
+func checkCellScopes(set Settings, scopes authn.Scopes) error {
+	premium := map[string]bool{}
+	for _, c := range set.Currencies {
+		premium[c.Code] = c.Premium
+	}
+	for id, p := range scopes {
+		for c, n := range p.GrantCaps {
+			isPremium, known := premium[c]
+			switch {
+			case !known:
+				return fmt.Errorf("cell %q: grant cap for unknown currency %q", id, c)
+			case isPremium && n > 0:
+				return fmt.Errorf("cell %q: %s is a premium currency; cells never grant it", id, c)
+			case n > MaxAmount:
+				return fmt.Errorf("cell %q: grant cap for %s above %d", id, c, int64(MaxAmount))
+			}
+		}
+	}
+	return nil
+}
+
+// checkRewardCaps holds a cell's reward to its credential: never a premium
+// currency, never more of a currency than its cap.
+func (s *Service) checkRewardCaps(p authn.Permissions, currencies map[string]int64) error {
+	for c, amt := range currencies {
+		if cur, ok := s.currencies.byCode[c]; ok && cur.Premium {
+			return httpx.Forbidden(fmt.Sprintf("cells never grant the premium currency %s", c))
+		}
+		if capped := p.GrantCap(c); amt > capped {
+			return httpx.Forbidden(fmt.Sprintf("a reward of %d %s exceeds this credential's cap of %d", amt, c, capped))
+		}
+	}
 	return nil
 }

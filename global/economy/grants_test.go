@@ -4,17 +4,36 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"testing"
 
+	"github.com/atollgg/atoll/global"
 	"github.com/atollgg/atoll/global/economy"
 	"github.com/atollgg/atoll/global/globaltest"
+	"github.com/atollgg/atoll/internal/authn"
 	"github.com/jackc/pgx/v5"
 )
 
+// Scoped cell credentials TestServiceGrant adds next to globaltest's cell,
+// which holds the default scopes.
+const (
+	ratingsOnlyCell  = "ratings-only-token-0123456789"
+	cappedCell       = "capped-cell-token-0123456789"
+	cappedCoinsLimit = 20
+)
+
 func TestServiceGrant(t *testing.T) {
-	c := startCore(t)
+	c := startCore(t, func(cfg *global.Config) {
+		var err error
+		cfg.CellTokens, cfg.CellScopes, err = authn.ParseCredentials(globaltest.CellID + "=" + globaltest.CellToken +
+			", ratings-only=" + ratingsOnlyCell + " ratings:read" +
+			", capped=" + cappedCell + " results:apply grant:coins:" + strconv.Itoa(cappedCoinsLimit))
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 	p := c.Guest(t)
-	reward := economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "match-42:" + p.ID, Currencies: map[string]int64{"coins": 50, "gems": 2},
+	reward := economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "match-42:" + p.ID, Currencies: map[string]int64{"coins": 50},
 		Items: []economy.ItemGrant{{ItemTemplateID: "potion_health", Quantity: 3}, {ItemTemplateID: "sword_wooden", Quantity: 1, Attributes: []byte(`{"damage":9}`)}},
 		XP:    350, Note: "match 42 win"}
 
@@ -22,7 +41,7 @@ func TestServiceGrant(t *testing.T) {
 	globaltest.MustStatus(t, r, http.StatusOK)
 	var g economy.GrantResult
 	r.Decode(t, &g)
-	if len(g.Transactions) != 2 || g.Transactions[0].Currency != "coins" || g.Transactions[0].Balance != 1050 || g.Transactions[1].Balance != 2 {
+	if len(g.Transactions) != 1 || g.Transactions[0].Currency != "coins" || g.Transactions[0].Balance != 1050 {
 		t.Fatalf("grant transactions: %+v", g.Transactions)
 	}
 	// 350 xp passes the 100 and 300 thresholds: level 3.
@@ -41,7 +60,7 @@ func TestServiceGrant(t *testing.T) {
 	if r.Header.Get(economy.ReplayedHeader) != "true" || again.Transactions[0].TransactionID != g.Transactions[0].TransactionID {
 		t.Fatalf("replay: %+v", again)
 	}
-	if b := wallet(t, c, p); b.Balances["coins"] != 1050 || b.Balances["gems"] != 2 {
+	if b := wallet(t, c, p); b.Balances["coins"] != 1050 || b.Balances["gems"] != 0 {
 		t.Fatalf("wallet after replay: %+v", b)
 	}
 	var level int
@@ -69,6 +88,13 @@ func TestServiceGrant(t *testing.T) {
 		{"unknown item", globaltest.CellToken, economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "ui", Items: []economy.ItemGrant{{ItemTemplateID: "nope", Quantity: 1}}}, http.StatusNotFound, economy.CodeUnknownItem},
 		{"attributes on stackable", globaltest.CellToken, economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "as", Items: []economy.ItemGrant{{ItemTemplateID: "arrow", Quantity: 1, Attributes: []byte(`{"a":1}`)}}}, http.StatusBadRequest, "invalid_argument"},
 		{"unknown currency", globaltest.CellToken, economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "uc", Currencies: map[string]int64{"gold": 5}}, http.StatusBadRequest, "invalid_argument"},
+		{"premium currency", globaltest.CellToken, economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "gems", Currencies: map[string]int64{"gems": 2}}, http.StatusForbidden, "permission_denied"},
+		{"premium currency beside coins", globaltest.CellToken, economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "gems2", Currencies: map[string]int64{"coins": 1, "gems": 1}}, http.StatusForbidden, "permission_denied"},
+		{"above the default cap", globaltest.CellToken, economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "big", Currencies: map[string]int64{"coins": authn.DefaultRewardCap + 1}}, http.StatusForbidden, "permission_denied"},
+		{"the most a default credential may", globaltest.CellToken, economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "max", Currencies: map[string]int64{"coins": authn.DefaultRewardCap}}, http.StatusOK, ""},
+		{"above an explicit cap", cappedCell, economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "cap", Currencies: map[string]int64{"coins": cappedCoinsLimit + 1}}, http.StatusForbidden, "permission_denied"},
+		{"within an explicit cap", cappedCell, economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "capok", Currencies: map[string]int64{"coins": cappedCoinsLimit}}, http.StatusOK, ""},
+		{"without results:apply", ratingsOnlyCell, economy.ServiceGrantRequest{PlayerID: p.ID, IdempotencyKey: "ro", XP: 1}, http.StatusForbidden, "permission_denied"},
 		{"unknown field", globaltest.CellToken, []byte(`{"player_id":"` + p.ID + `","idempotency_key":"u","xp":1,"reason":"grant"}`), http.StatusBadRequest, "invalid_argument"},
 	}
 	for _, tc := range cases {

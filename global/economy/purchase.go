@@ -136,12 +136,27 @@ type purchaseOutcome struct {
 
 // classify turns an outcome into nil (debited), replayed, or why nothing
 // was debited: errNoWallet, ErrWalletInDebt or ErrInsufficientFunds.
-func (s *Service) classify(ctx context.Context, q rowQuerier, o *purchaseOutcome, playerID, currency string) error {
+//
+// Before blaming the wallet it reads the key again: on PostgreSQL (READ
+// COMMITTED) a same-key request racing this one may have committed while
+// this statement waited for the wallet row, taking the money this one then
+// found missing; its key was not in this statement's snapshot but is in
+// the next statement's, and its answer is the right one to give.
+func (s *Service) classify(ctx context.Context, q rowQuerier, o *purchaseOutcome, playerID, idemKey, currency string) error {
 	switch {
 	case o.prevHash != nil:
 		return replayed{&storedRequest{hash: *o.prevHash, txID: o.prevTx}}
 	case o.balance != nil:
 		return nil
+	}
+	var prev storedRequest
+	err := q.QueryRow(ctx, `SELECT request_hash, transaction_id::TEXT FROM economy_requests WHERE player_id = $1 AND idem_key = $2`,
+		playerID, idemKey).Scan(&prev.hash, &prev.txID)
+	switch {
+	case err == nil:
+		return replayed{&prev}
+	case !errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("read idempotency record: %w", err)
 	}
 	return s.whyNoDebit(ctx, q, playerID, currency)
 }
@@ -207,12 +222,12 @@ func (s *Service) Purchase(ctx context.Context, playerID, key string, req Purcha
 					return err
 				}
 				// Anything but a debit rolls back the stock taken above.
-				return s.classify(ctx, tx, &out, playerID, req.Currency)
+				return s.classify(ctx, tx, &out, playerID, idemKey, req.Currency)
 			})
 		} else {
 			err = s.db.Retry(ctx, func(ctx context.Context) error { return exec(ctx, s.db.Pool) })
 			if err == nil {
-				err = s.classify(ctx, s.db.Pool, &out, playerID, req.Currency)
+				err = s.classify(ctx, s.db.Pool, &out, playerID, idemKey, req.Currency)
 			}
 		}
 		if !errors.Is(err, errNoWallet) || ensured {

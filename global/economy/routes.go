@@ -18,7 +18,7 @@ type Mux interface {
 func (s *Service) Routes(mux Mux, wrap func(http.Handler) http.Handler) {
 	h := func(f httpx.HandlerFunc) http.Handler { return wrap(httpx.Handle(s.log, f)) }
 	player := authn.Player(s.cfg.Verifier)
-	cell := authn.Service(s.cfg.CellTokens)
+	results := authn.ServiceScoped(s.cfg.CellTokens, s.cfg.CellScopes, authn.ScopeResultsApply)
 	admin := authn.Admin(s.cfg.AdminToken)
 
 	mux.Handle("GET /store/catalog", h(s.getCatalog))
@@ -33,7 +33,7 @@ func (s *Service) Routes(mux Mux, wrap func(http.Handler) http.Handler) {
 	mux.Handle("POST /inventory/{itemId}/consume", h(player(s.consume)))
 	mux.Handle("POST /inventory/{itemId}/visibility", h(player(s.visibility)))
 
-	mux.Handle("POST /internal/v1/economy/grants", h(cell(s.serviceGrant)))
+	mux.Handle("POST /internal/v1/economy/grants", h(results(s.serviceGrant)))
 
 	mux.Handle("POST /admin/players/{playerId}/grant", h(admin(s.adminAudited("grant", s.adminGrant))))
 	mux.Handle("GET /admin/players/{playerId}/economy", h(admin(s.adminAudited("player.lookup", s.adminPlayer))))

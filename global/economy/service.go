@@ -26,6 +26,10 @@ type Config struct {
 	// CellTokens are the service credentials allowed to call the internal
 	// grant API; empty refuses every call.
 	CellTokens authn.Secrets
+	// CellScopes say what each cell token may do; nil means
+	// authn.DefaultScopes for every cell. A cap on a premium currency is
+	// refused at start: cells never grant premium currency.
+	CellScopes authn.Scopes
 	// Log is the logger. Required.
 	Log *slog.Logger
 	// Now is the clock for sale windows; nil means time.Now.
@@ -61,6 +65,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("economy: %w", err)
 	}
 	cfg.Settings = cfg.Settings.withDefaults()
+	if err := checkCellScopes(cfg.Settings, cfg.CellScopes); err != nil {
+		return nil, fmt.Errorf("economy: %w", err)
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

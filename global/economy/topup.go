@@ -54,22 +54,39 @@ func (s *Service) BeginTopUp(ctx context.Context, tx pgx.Tx, p PendingTopUp) err
 	return recordRequest(ctx, tx, p.PlayerID, playerKeyPrefix+p.Key, RequestHash(KindCheckout, p.Offer.ID), &p.TransactionID, nil)
 }
 
+// ErrPlayerGone is CompleteTopUp's answer when the top-up's player account
+// was erased: nothing is credited, and the caller records the payment for a
+// refund.
+var ErrPlayerGone = errors.New("the top-up's player account was erased")
+
 // CompleteTopUp credits a pending (or failed, then paid late) top-up and
 // marks its ledger row completed. It returns nil when the row was not
-// waiting for money: the caller's event was a duplicate.
+// waiting for money: the caller's event was a duplicate; ErrPlayerGone
+// when the player was erased meanwhile.
 func (s *Service) CompleteTopUp(ctx context.Context, tx pgx.Tx, txID string) (*Applied, error) {
-	var playerID, currency string
-	var amount int64
-	err := tx.QueryRow(ctx, `UPDATE transactions SET status = 'completed', updated_at = now()
-		WHERE id = $1 AND reason = 'topup' AND status IN ('pending', 'failed')
-		RETURNING player_id::TEXT, currency_type, amount`, txID).Scan(&playerID, &currency, &amount)
+	var owner string
+	err := tx.QueryRow(ctx, `SELECT player_id::TEXT FROM transactions WHERE id = $1 AND reason = 'topup' AND status IN ('pending', 'failed')`, txID).Scan(&owner)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("complete top-up %s: %w", txID, err)
 	}
-	if err := s.ensureWallets(ctx, tx, playerID); err != nil {
+	if err := s.ensureWallets(ctx, tx, owner); err != nil {
+		if errors.Is(err, errUnknownPlayer) {
+			return nil, ErrPlayerGone
+		}
+		return nil, fmt.Errorf("complete top-up %s: %w", txID, err)
+	}
+	var playerID, currency string
+	var amount int64
+	err = tx.QueryRow(ctx, `UPDATE transactions SET status = 'completed', updated_at = now()
+		WHERE id = $1 AND reason = 'topup' AND status IN ('pending', 'failed')
+		RETURNING player_id::TEXT, currency_type, amount`, txID).Scan(&playerID, &currency, &amount)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("complete top-up %s: %w", txID, err)
 	}
 	a := &Applied{TransactionID: txID, Currency: currency, Amount: amount}
@@ -94,21 +111,30 @@ func (s *Service) FailTopUp(ctx context.Context, tx pgx.Tx, txID string) (bool, 
 	return tag.RowsAffected() == 1, nil
 }
 
-// ReverseTopUp takes back a completed top-up after a refund or chargeback:
-// the top-up row becomes refunded and a refund row debits the currency.
-// Currency already spent becomes debt instead of a negative balance. It
+// ReverseTopUp takes back amount of a completed top-up's currency after a
+// refund or chargeback, as a refund row; currency already spent becomes
+// debt instead of a negative balance. final marks the top-up row refunded
+// (the whole top-up is reversed); a partial refund leaves it completed. It
 // returns nil when the top-up was not completed.
-func (s *Service) ReverseTopUp(ctx context.Context, tx pgx.Tx, txID, kind, gatewayRef string) (*Applied, error) {
+func (s *Service) ReverseTopUp(ctx context.Context, tx pgx.Tx, txID, kind, gatewayRef string, amount int64, final bool) (*Applied, error) {
 	var playerID, currency, key string
-	var amount int64
-	err := tx.QueryRow(ctx, `UPDATE transactions SET status = 'refunded', updated_at = now()
-		WHERE id = $1 AND reason = 'topup' AND status = 'completed'
-		RETURNING player_id::TEXT, currency_type, amount, idempotency_key`, txID).Scan(&playerID, &currency, &amount, &key)
+	var err error
+	if final {
+		err = tx.QueryRow(ctx, `UPDATE transactions SET status = 'refunded', updated_at = now()
+			WHERE id = $1 AND reason = 'topup' AND status = 'completed'
+			RETURNING player_id::TEXT, currency_type, idempotency_key`, txID).Scan(&playerID, &currency, &key)
+	} else {
+		err = tx.QueryRow(ctx, `SELECT player_id::TEXT, currency_type, idempotency_key FROM transactions
+			WHERE id = $1 AND reason = 'topup' AND status = 'completed'`, txID).Scan(&playerID, &currency, &key)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reverse top-up %s: %w", txID, err)
+	}
+	if amount <= 0 {
+		return &Applied{TransactionID: txID, Currency: currency}, nil
 	}
 	details, err := json.Marshal(map[string]string{"reverses": txID, "kind": kind})
 	if err != nil {
@@ -118,6 +144,36 @@ func (s *Service) ReverseTopUp(ctx context.Context, tx pgx.Tx, txID, kind, gatew
 		GatewayRef: gatewayRef, Details: details, AllowDebt: true})
 	if err != nil {
 		return nil, fmt.Errorf("reverse top-up %s: %w", txID, err)
+	}
+	return &a, nil
+}
+
+// RestoreTopUp gives back amount of a reversed top-up's currency, e.g. a
+// chargeback the player won: a credit row (paying off debt first), and the
+// top-up row is completed again. It returns nil when the top-up was never
+// completed.
+func (s *Service) RestoreTopUp(ctx context.Context, tx pgx.Tx, txID, kind, gatewayRef string, amount int64) (*Applied, error) {
+	var playerID, currency, key string
+	err := tx.QueryRow(ctx, `UPDATE transactions SET status = 'completed', updated_at = now()
+		WHERE id = $1 AND reason = 'topup' AND status IN ('completed', 'refunded')
+		RETURNING player_id::TEXT, currency_type, idempotency_key`, txID).Scan(&playerID, &currency, &key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("restore top-up %s: %w", txID, err)
+	}
+	if amount <= 0 {
+		return &Applied{TransactionID: txID, Currency: currency}, nil
+	}
+	details, err := json.Marshal(map[string]string{"restores": txID, "kind": kind})
+	if err != nil {
+		return nil, fmt.Errorf("encode restoration: %w", err)
+	}
+	a, err := s.apply(ctx, tx, Entry{PlayerID: playerID, Currency: currency, Amount: amount, Reason: ReasonRefund, Key: key,
+		GatewayRef: gatewayRef, Details: details})
+	if err != nil {
+		return nil, fmt.Errorf("restore top-up %s: %w", txID, err)
 	}
 	return &a, nil
 }

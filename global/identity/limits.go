@@ -32,6 +32,5 @@ func (s *Service) allow(r *http.Request, lim *ratelimit.Limiter, route, account 
 }
 
 func (s *Service) recordLimited(ctx context.Context, route, scope string) {
-	// Best effort: a failing audit write must not turn a 429 into a 500.
-	_ = audit.Write(ctx, s.db.Pool, audit.Event{Kind: audit.RateLimited, Actor: "system", Details: map[string]any{"route": route, "scope": scope}})
+	s.reject(ctx, audit.RateLimited, "", route+":"+scope, map[string]any{"route": route, "scope": scope})
 }

@@ -95,7 +95,5 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) loginFailed(ctx context.Context, playerID, reason string) {
-	if err := audit.Write(ctx, s.db.Pool, audit.Event{Kind: audit.LoginFailed, PlayerID: playerID, Actor: "player", Details: map[string]any{"reason": reason}}); err != nil {
-		s.log().WarnContext(ctx, "audit write failed", "kind", audit.LoginFailed, "err", err)
-	}
+	s.reject(ctx, audit.LoginFailed, playerID, reason, map[string]any{"reason": reason})
 }

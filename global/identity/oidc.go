@@ -206,5 +206,5 @@ func (s *Service) oidcLogin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) oidcRejected(ctx context.Context, reason string) {
-	_ = audit.Write(ctx, s.db.Pool, audit.Event{Kind: audit.IdentityRejected, Actor: "player", Details: map[string]any{"reason": reason}})
+	s.reject(ctx, audit.IdentityRejected, "", reason, map[string]any{"reason": reason})
 }

@@ -85,6 +85,7 @@ type Service struct {
 	oidc                         *oidcSet
 	batch, create                *deviceBatcher
 	now                          func() time.Time
+	rejected                     *rejections
 }
 
 // Run runs the service's background workers until ctx ends; call it once
@@ -123,7 +124,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, now: cfg.Now, batch: newLoginBatcher(cfg.DB, cfg.Registry), create: newCreateBatcher(cfg.DB, cfg.Registry)}
+	s := &Service{cfg: cfg, db: cfg.DB, now: cfg.Now, batch: newLoginBatcher(cfg.DB, cfg.Registry), create: newCreateBatcher(cfg.DB, cfg.Registry),
+		rejected: newRejections(cfg.Registry)}
 	if !cfg.Limits.Off {
 		var err error
 		maxKeys := cfg.Limits.MaxKeys

@@ -58,13 +58,18 @@ type Payment struct {
 	PaymentRef  *string
 	Status      string
 	CreatedAt   time.Time
+	// RefundedPrice is the part of the price refunded so far (minor units).
+	RefundedPrice int64
+	// ReversedAmount is the currency taken back so far by refunds and
+	// disputes; DisputedAmount the part of it a dispute took.
+	ReversedAmount, DisputedAmount int64
 }
 
-const paymentColumns = `id::TEXT, player_id::TEXT, provider, offer_id, currency, amount, price_amount, price_currency, checkout_ref, checkout_url, payment_ref, status, created_at`
+const paymentColumns = `id::TEXT, player_id::TEXT, provider, offer_id, currency, amount, price_amount, price_currency, checkout_ref, checkout_url, payment_ref, status, created_at, refunded_price, reversed_amount, disputed_amount`
 
 func scanPayment(row pgx.Row) (*Payment, error) {
 	var p Payment
-	err := row.Scan(&p.ID, &p.PlayerID, &p.Provider, &p.OfferID, &p.Currency, &p.Amount, &p.Price.Amount, &p.Price.Currency, &p.CheckoutRef, &p.CheckoutURL, &p.PaymentRef, &p.Status, &p.CreatedAt)
+	err := row.Scan(&p.ID, &p.PlayerID, &p.Provider, &p.OfferID, &p.Currency, &p.Amount, &p.Price.Amount, &p.Price.Currency, &p.CheckoutRef, &p.CheckoutURL, &p.PaymentRef, &p.Status, &p.CreatedAt, &p.RefundedPrice, &p.ReversedAmount, &p.DisputedAmount)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

@@ -61,6 +61,7 @@ type stripeObject struct {
 	Amount            int64             `json:"amount"`
 	AmountRefunded    int64             `json:"amount_refunded"`
 	Currency          string            `json:"currency"`
+	Status            string            `json:"status"`
 	Metadata          map[string]string `json:"metadata"`
 }
 
@@ -101,6 +102,8 @@ func ParseStripeEvent(payload []byte) (Event, error) {
 		ev.Kind = EventRefunded
 	case "charge.dispute.created":
 		ev.Kind = EventDisputed
+	case "charge.dispute.closed":
+		ev.Kind = EventDisputeWon // unless lost, below
 	default:
 		return ev, nil
 	}
@@ -141,8 +144,14 @@ func ParseStripeEvent(payload []byte) (Event, error) {
 		ev.Amount = obj.AmountRefunded
 	case EventDisputed:
 		ev.Amount = obj.Amount
+	case EventDisputeWon:
+		ev.Amount = obj.Amount
+		if obj.Status != "won" {
+			// Lost: the chargeback already took the currency back.
+			ev.Kind = EventIgnored
+		}
 	}
-	if (ev.Kind == EventRefunded || ev.Kind == EventDisputed) && pi == "" {
+	if (ev.Kind == EventRefunded || ev.Kind == EventDisputed || ev.Kind == EventDisputeWon) && pi == "" {
 		// A charge without a PaymentIntent was not made through a checkout.
 		ev.Kind = EventIgnored
 	}
@@ -176,6 +185,23 @@ func ChargeObject(chargeRef, paymentRef string, amount int64, currency string) m
 	return map[string]any{
 		"id": chargeRef, "object": "charge", "payment_intent": paymentRef, "amount": amount,
 		"amount_refunded": amount, "refunded": true, "currency": currency,
+	}
+}
+
+// PartialChargeObject is a Charge with refunded of its amount refunded so
+// far, as Stripe sends it after a partial refund.
+func PartialChargeObject(chargeRef, paymentRef string, amount, refunded int64, currency string) map[string]any {
+	return map[string]any{
+		"id": chargeRef, "object": "charge", "payment_intent": paymentRef, "amount": amount,
+		"amount_refunded": refunded, "refunded": refunded >= amount, "currency": currency,
+	}
+}
+
+// ClosedDisputeObject is a Dispute closed with status "won" or "lost".
+func ClosedDisputeObject(disputeRef, chargeRef, paymentRef string, amount int64, currency, status string) map[string]any {
+	return map[string]any{
+		"id": disputeRef, "object": "dispute", "charge": chargeRef, "payment_intent": paymentRef, "amount": amount,
+		"currency": currency, "reason": "fraudulent", "status": status,
 	}
 }
 

@@ -53,6 +53,9 @@ const (
 	EventRefunded
 	// EventDisputed: the payment was charged back.
 	EventDisputed
+	// EventDisputeWon: a chargeback was decided for the merchant; the
+	// money is back.
+	EventDisputeWon
 )
 
 func (k EventKind) String() string {
@@ -65,6 +68,8 @@ func (k EventKind) String() string {
 		return "refunded"
 	case EventDisputed:
 		return "disputed"
+	case EventDisputeWon:
+		return "dispute_won"
 	}
 	return "ignored"
 }

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atollgg/atoll/global"
 	"github.com/atollgg/atoll/global/globaltest"
 	"github.com/atollgg/atoll/global/ratings"
+	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/dbtest"
 	"github.com/google/uuid"
 )
@@ -16,7 +18,11 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 func TestReadRatings(t *testing.T) {
-	core := globaltest.Start(t)
+	const rewardsOnly = "rewards-only-token-0123456789"
+	core := globaltest.Start(t, func(cfg *global.Config) {
+		cfg.CellTokens = authn.Secrets{globaltest.CellID: globaltest.CellToken, "rewards-only": rewardsOnly}
+		cfg.CellScopes = authn.Scopes{"rewards-only": {Scopes: []string{authn.ScopeResultsApply}}}
+	})
 	a, b := core.Guest(t), core.Guest(t)
 	if _, err := core.DB.Pool.Exec(context.Background(),
 		`INSERT INTO ratings (player_id, mode, rating, games) VALUES ($1, 'duel', 1712.5, 14), ($1, '2v2', 1300, 2)`, a.ID); err != nil {
@@ -42,6 +48,7 @@ func TestReadRatings(t *testing.T) {
 		code               string
 	}{
 		{"player token refused", path, a.Access, http.StatusUnauthorized, "unauthenticated"},
+		{"credential without ratings:read", path, rewardsOnly, http.StatusForbidden, "permission_denied"},
 		{"no credential", path, "", http.StatusUnauthorized, "unauthenticated"},
 		{"wrong credential", path, strings.Repeat("x", 32), http.StatusUnauthorized, "unauthenticated"},
 		{"no mode", "/internal/v1/ratings?player_id=" + a.ID, globaltest.CellToken, http.StatusBadRequest, "invalid_argument"},

@@ -46,6 +46,9 @@ type Config struct {
 	// CellTokens are the cells' service credentials; only they may read
 	// ratings over HTTP. An empty set refuses every request.
 	CellTokens authn.Secrets
+	// CellScopes say what each cell token may do; nil means
+	// authn.DefaultScopes (which include ratings:read) for every cell.
+	CellScopes authn.Scopes
 	// Log is the logger. Required.
 	Log *slog.Logger
 	// Tau is Glicko-2's system constant, how fast volatility may move; zero
@@ -83,7 +86,7 @@ type Response = contract.RatingsResponse
 
 // Routes registers GET /internal/v1/ratings, for cells only.
 func (s *Service) Routes(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
-	auth := authn.Service(s.cfg.CellTokens)
+	auth := authn.ServiceScoped(s.cfg.CellTokens, s.cfg.CellScopes, authn.ScopeRatingsRead)
 	mux.Handle("GET "+contract.RatingsPath, wrap(httpx.Handle(s.cfg.Log, auth(s.get))))
 }
 

@@ -7,10 +7,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/atollgg/atoll/internal/httpx"
@@ -67,28 +65,12 @@ type Secrets map[string]string
 
 var principalName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
 
-// ParseSecrets reads "id=secret,id2=secret2" (ATOLL_CELL_TOKENS). Error
+// ParseSecrets reads "id=secret,id2=secret2" (ATOLL_CELL_TOKENS) and drops
+// any scopes listed after a secret; ParseCredentials keeps them. Error
 // messages name the entry, never the secret.
 func ParseSecrets(spec string) (Secrets, error) {
-	s := Secrets{}
-	for i, part := range strings.Split(spec, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		id, secret, ok := strings.Cut(part, "=")
-		if !ok || !principalName.MatchString(id) {
-			return nil, fmt.Errorf("entry %d: want id=token with a simple id", i+1)
-		}
-		if len(secret) < MinSecretLength {
-			return nil, fmt.Errorf("entry %q: token shorter than %d characters", id, MinSecretLength)
-		}
-		if _, dup := s[id]; dup {
-			return nil, fmt.Errorf("entry %q listed twice", id)
-		}
-		s[id] = secret
-	}
-	return s, nil
+	s, _, err := ParseCredentials(spec)
+	return s, err
 }
 
 // Match returns the principal whose secret equals presented. Every secret is

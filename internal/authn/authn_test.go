@@ -1,8 +1,10 @@
 package authn
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/atollgg/atoll/internal/httpx"
@@ -65,5 +67,70 @@ func TestServiceAndAdmin(t *testing.T) {
 				t.Fatalf("got %d %q, want %d %q: %s", w.Code, w.Header().Get("X-Principal"), tc.code, tc.principal, w.Body)
 			}
 		})
+	}
+}
+
+func TestParseCredentials(t *testing.T) {
+	tests := []struct {
+		spec    string
+		wantErr bool
+		id      string
+		perms   Permissions
+	}{
+		{"eu-1=0123456789abcdef", false, "eu-1", DefaultScopes()},
+		{"eu-1=0123456789abcdef ratings:read", false, "eu-1", Permissions{Scopes: []string{ScopeRatingsRead}}},
+		{"eu-1=0123456789abcdef  results:apply grant:coins:500 grant:tokens:0", false, "eu-1",
+			Permissions{Scopes: []string{ScopeResultsApply}, GrantCaps: map[string]int64{"coins": 500, "tokens": 0}}},
+		{"eu-1=0123456789abcdef admin:all", true, "", Permissions{}},
+		{"eu-1=0123456789abcdef grant:coins", true, "", Permissions{}},
+		{"eu-1=0123456789abcdef grant:coins:-1", true, "", Permissions{}},
+		{"eu-1=0123456789abcdef grant:coins:1 grant:coins:2", true, "", Permissions{}},
+		{"eu-1= ratings:read", true, "", Permissions{}},
+	}
+	for _, tc := range tests {
+		secrets, scopes, err := ParseCredentials(tc.spec)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("ParseCredentials(%q): %v", tc.spec, err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if secrets[tc.id] != "0123456789abcdef" {
+			t.Errorf("ParseCredentials(%q): secret %q", tc.spec, secrets[tc.id])
+		}
+		got := scopes.For(tc.id)
+		if !slices.Equal(got.Scopes, tc.perms.Scopes) || !maps.Equal(got.GrantCaps, tc.perms.GrantCaps) {
+			t.Errorf("ParseCredentials(%q): %+v, want %+v", tc.spec, got, tc.perms)
+		}
+	}
+}
+
+func TestServiceScoped(t *testing.T) {
+	secrets := Secrets{"full": "0123456789abcdef", "ro": "fedcba9876543210"}
+	scopes := Scopes{"ro": {Scopes: []string{ScopeRatingsRead}}}
+	h := httpx.Handle(obs.Discard(), ServiceScoped(secrets, scopes, ScopeResultsApply)(func(w http.ResponseWriter, r *http.Request) error {
+		p, _ := PermissionsFrom(r.Context())
+		if p.GrantCap("coins") != DefaultRewardCap {
+			t.Errorf("default cap %d", p.GrantCap("coins"))
+		}
+		return nil
+	}))
+	for _, tc := range []struct {
+		bearer string
+		code   int
+		errc   string
+	}{
+		{"0123456789abcdef", 200, ""},
+		{"fedcba9876543210", 403, httpx.CodePermissionDenied},
+		{"nope-nope-nope-nope", 401, httpx.CodeUnauthenticated},
+	} {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tc.bearer)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.code || httpx.ParseError(w.Code, w.Body.Bytes()).Code != tc.errc {
+			t.Errorf("bearer %q: %d %s, want %d %s", tc.bearer, w.Code, w.Body, tc.code, tc.errc)
+		}
 	}
 }

@@ -69,8 +69,10 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64)
 			return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia, Message: "content type must be application/json"}
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, maxBytes)
-	return decodeStrict(body, dst)
+	if err := LimitBody(w, r, maxBytes); err != nil {
+		return err
+	}
+	return decodeStrict(r.Body, dst)
 }
 
 // DecodeStrict decodes exactly one JSON value from rd into dst, rejecting
@@ -102,7 +104,7 @@ func decodeError(err error) error {
 	)
 	switch {
 	case errors.As(err, &mbe):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodePayloadTooLarge, Message: fmt.Sprintf("request body larger than %d bytes", mbe.Limit)}
+		return TooLarge(mbe.Limit)
 	case errors.Is(err, io.EOF):
 		return BadRequest("request body is empty")
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -1,5 +1,5 @@
-// Package arenatest runs arena game servers in-process behind a real cell fleet (real SDK API, allocations, connect tokens and WebSockets), for tests of the arena game and its clients.
-package arenatest
+// Package stacktest owns the test harnesses that cross the architecture's boundaries: arena servers behind a real cell fleet, and whole stacks (a global core and a cell), so that gameserver/ imports neither cell/ nor global/.
+package stacktest
 
 import (
 	"context"
@@ -32,7 +32,7 @@ const (
 	// would flag a busy server unhealthy; nothing here tests detection.
 	heartbeat = time.Second
 	// issuer is the "iss" of the harness's connect tokens.
-	issuer = "urn:atoll:cell:arenatest"
+	issuer = "urn:atoll:cell:stacktest"
 	// Mode is the game mode of the harness's matches.
 	Mode = "arena"
 )
@@ -101,7 +101,7 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	newGame, err := arenagame.NewGameFunc(opts.Game)
 	if err != nil {
-		t.Fatalf("arenatest: %v", err)
+		t.Fatalf("stacktest: %v", err)
 	}
 	_, js := natstest.Start(t)
 	backend := &backend{newGame: newGame, log: opts.Log}
@@ -110,7 +110,7 @@ func Start(t testing.TB, opts Options) *Env {
 	fc := fleet.Config{
 		Backend: backend, PortMin: lo, PortMax: lo + 49, Buffer: opts.Servers, Max: opts.Servers + 8,
 		HeartbeatPeriod: heartbeat, StopGrace: 5 * time.Second,
-		ConnectKeys: e.keys.JWKS, Issuer: issuer, KV: natstest.KeyValue(t, js, "arenatest"),
+		ConnectKeys: e.keys.JWKS, Issuer: issuer, KV: natstest.KeyValue(t, js, "stacktest"),
 		Telemetry: e.storeTelemetry, Log: opts.Log,
 	}
 	if len(opts.Command) > 0 {
@@ -118,10 +118,10 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	f, err := fleet.New(fc)
 	if err != nil {
-		t.Fatalf("arenatest: new fleet: %v", err)
+		t.Fatalf("stacktest: new fleet: %v", err)
 	}
 	if err := f.Start(context.Background()); err != nil {
-		t.Fatalf("arenatest: start fleet: %v", err)
+		t.Fatalf("stacktest: start fleet: %v", err)
 	}
 	e.Fleet = f
 	collected := make(chan struct{})
@@ -139,7 +139,7 @@ func Start(t testing.TB, opts Options) *Env {
 		ctx, cancel := context.WithTimeout(context.Background(), WaitTimeout)
 		defer cancel()
 		if err := f.Drain(ctx); err != nil {
-			t.Errorf("arenatest: drain fleet: %v", err)
+			t.Errorf("stacktest: drain fleet: %v", err)
 		}
 		<-collected
 		backend.stopAll()
@@ -164,7 +164,7 @@ func (e *Env) Allocate(t testing.TB, players ...string) (string, fleet.Allocatio
 			return m.SessionID, a
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("arenatest: allocate: %v", err)
+			t.Fatalf("stacktest: allocate: %v", err)
 		}
 		// No Ready server yet: the fleet is starting one.
 		e.waitEvent(deadline, func() bool { return readyServers(e.Fleet) > 0 })
@@ -207,7 +207,7 @@ func (e *Env) Token(t testing.TB, a fleet.Allocation, player string) string {
 	t.Helper()
 	tok, err := e.keys.Sign(tokens.NewConnectClaims(issuer, a.ServerID, a.SessionID, player, time.Now(), 0))
 	if err != nil {
-		t.Fatalf("arenatest: sign connect token: %v", err)
+		t.Fatalf("stacktest: sign connect token: %v", err)
 	}
 	return tok
 }
@@ -245,7 +245,7 @@ func (e *Env) PlayBots(ctx context.Context, t testing.TB, a fleet.Allocation, pl
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			t.Fatalf("arenatest: player %s: %v", players[i], err)
+			t.Fatalf("stacktest: player %s: %v", players[i], err)
 		}
 	}
 	return results
@@ -268,7 +268,7 @@ func (e *Env) SessionEnd(t testing.TB, session string) fleet.Event {
 		return false
 	})
 	if !ok {
-		t.Fatalf("arenatest: session %s did not end within %v", session, WaitTimeout)
+		t.Fatalf("stacktest: session %s did not end within %v", session, WaitTimeout)
 	}
 	return found
 }

@@ -1,4 +1,4 @@
-package arenatest
+package stacktest
 
 import (
 	"context"
