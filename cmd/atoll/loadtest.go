@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/atollgg/atoll/loadtest"
 )
@@ -25,10 +26,10 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	players := f.Int("players", 32, "virtual players")
 	f.IntVar(players, "concurrency", *players, "same as --players")
 	ramp := f.Duration("ramp", 0, "spread the players' start over this long (0: all at once)")
-	dur := f.Duration("duration", 0, "the whole run, ramp included (0: 10s)")
+	dur := f.Duration("duration", 10*time.Second, "the whole run, ramp included") // loadtest.Config's default
 	warm := f.Duration("warmup", 0, "unmeasured warm-up (device-login and device-register)")
 	mode := f.String("mode", "duel", "game mode of the match scenarios")
-	batch := f.Int("batch", 0, "telemetry events per batch (0: 100)")
+	batch := f.Int("batch", 100, "telemetry events per batch") // loadtest.Config's default
 	var slos []loadtest.SLO
 	f.Func("slo", "objective to meet, repeatable or comma-separated: join.p99=250ms, errors=0, errors=1%, journey.rate=5/s", func(v string) error {
 		for _, s := range strings.Split(v, ",") {

@@ -25,7 +25,7 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dataDir := f.String("data-dir", "", "where fetched JWKS are cached (empty: no disk cache)")
 	workers := f.Int("beacon-workers", 0, "beacon sockets and goroutines (0: one per CPU)")
 	forwardKey := f.String("forward-key-file", "", "hex key shared with the region's cells; enables forwarded play (/play)")
-	maxConns := f.Int("max-forwarded", 0, "maximum forwarded connections (0: 10000)")
+	maxConns := f.Int("max-forwarded", relay.DefaultMaxConns, "maximum forwarded connections")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
 	f.markSecret("consul-token")
 	if err := f.parse(args); err != nil {

@@ -14,8 +14,8 @@ import (
 func telemetrySinkFlags(f *envFlags) func() globaltelemetry.Settings {
 	url := f.String("telemetry-nats-url", "", "NATS URL of the hub the telemetry sink consumes cells' telemetry from (empty: sink off)")
 	domain := f.String("telemetry-domain", "", "JetStream domain of the hub (default global)")
-	retention := f.Duration("telemetry-retention", 0, "how long telemetry events are kept (0: 30 days; at least 24h)")
-	window := f.Duration("anticheat-window", 0, "anti-cheat rules' counting window (0: defaults for every rule setting)")
+	retention := f.Duration("telemetry-retention", globaltelemetry.DefaultRetention, "how long telemetry events are kept (at least 24h)")
+	window := f.Duration("anticheat-window", 0, "anti-cheat rules' counting window (0: the built-in rules, the three settings below ignored)")
 	violations := f.Int64("anticheat-max-violations", 0, "violations per player and window that flag them (with --anticheat-window)")
 	score := f.Int64("anticheat-max-score", 0, "points per player and window above which they are flagged (with --anticheat-window)")
 	suspendAfter := f.Int("anticheat-suspend-after", 0, "flagged windows within a week that suspend a player (with --anticheat-window; 0: never)")
@@ -35,7 +35,7 @@ func telemetrySinkFlags(f *envFlags) func() globaltelemetry.Settings {
 func telemetryIngestFlags(f *envFlags) func(*cell.Config) error {
 	clientRate := f.String("telemetry-client-rate", "", `telemetry batches per player, e.g. "5/s,burst=20" or "off" (default 5/s, burst 20)`)
 	serverRate := f.String("telemetry-server-rate", "", `telemetry batches per game server, e.g. "50/s,burst=200" or "off" (default 50/s, burst 200)`)
-	inFlight := f.Int("telemetry-max-in-flight", 0, "telemetry batches published at once before the cell answers 503 (0: 512)")
+	inFlight := f.Int("telemetry-max-in-flight", telemetry.DefaultMaxInFlight, "telemetry batches published at once before the cell answers 503")
 	return func(cfg *cell.Config) error {
 		cfg.TelemetryMaxInFlight = *inFlight
 		for _, x := range []struct {
