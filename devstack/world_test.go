@@ -25,7 +25,7 @@ const worldRun = 20 * time.Second
 // relay and fleet) with four bots — two living in each of two regions — and
 // checks the summary: matches in more than one region, rewards granted by
 // the core from the cells' events, leaderboards read, a purchase each, no
-// error. It then scrapes every process's /metrics and checks that every
+// error, and no game server left running once Run returns. It also scrapes every process's /metrics and checks that every
 // metric the Grafana dashboard and the alert rules in deploy/ use exists.
 func TestWorld(t *testing.T) {
 	if testing.Short() {
@@ -85,6 +85,9 @@ func TestWorld(t *testing.T) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
+	if left := processesOf(bin); len(left) > 0 {
+		t.Errorf("game servers left running after the world stopped: pids %v", left)
+	}
 	for _, name := range deployMetrics(t) {
 		if !scraped[name] {
 			t.Errorf("deploy/ uses %s, which no process of the world exposes", name)
@@ -113,6 +116,19 @@ func scrape(t *testing.T, url string, names map[string]bool) {
 			names[line[:i]] = true
 		}
 	}
+}
+
+// processesOf lists the pids running the executable bin (Linux /proc; none
+// elsewhere).
+func processesOf(bin string) []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == bin {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 var metricName = regexp.MustCompile(`\batoll_[a-z_]+`)
