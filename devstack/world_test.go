@@ -25,8 +25,9 @@ const worldRun = 20 * time.Second
 // relay and fleet) with four bots — two living in each of two regions — and
 // checks the summary: matches in more than one region, rewards granted by
 // the core from the cells' events, leaderboards read, a purchase each, no
-// error, and no game server left running once Run returns. It also scrapes every process's /metrics and checks that every
-// metric the Grafana dashboard and the alert rules in deploy/ use exists.
+// error, and no game server left running once Run returns. It also scrapes
+// every process's /metrics and checks that every metric the Grafana
+// dashboard and the alert rules in deploy/ use exists.
 func TestWorld(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole world")
