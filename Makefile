@@ -5,10 +5,11 @@ TIMEOUT ?= 18m
 
 .PHONY: demo test build deps vet fmtcheck unit fuzz bench bench-auth clean
 
-## demo: start a local stack (throwaway PostgreSQL, global core, a cell with game servers) and walk through it
+## demo: start the whole world (throwaway PostgreSQL, the core and its hub, three regions with cell, relay and
+## game servers) with bots playing across it; Ctrl-C stops everything. `BOTS=10 make demo` for more bots.
 demo: build
 	@bash scripts/install-deps.sh
-	./$(BIN) dev
+	./$(BIN) dev --bots $${BOTS:-6}
 
 ## test: everything CI checks
 test: deps vet fmtcheck unit fuzz

@@ -20,7 +20,8 @@ func (c *Cell) startLeaderboards(ctx context.Context, verifier *tokens.Verifier,
 			return err
 		}
 	}
-	lb, err := leaderboard.New(leaderboard.Config{CellID: c.cfg.CellID, Definitions: defs, JS: c.Bus.JS, Verifier: verifier, Log: c.log})
+	lb, err := leaderboard.New(leaderboard.Config{CellID: c.cfg.CellID, Definitions: defs, JS: c.Bus.JS, Verifier: verifier, Log: c.log,
+		Registry: c.Registry})
 	if err != nil {
 		return err
 	}

@@ -153,3 +153,20 @@ func ParseLeaderboardQuery(q url.Values) (LeaderboardQuery, error) {
 	}
 	return out, nil
 }
+
+// LeaderboardScoresPath is the core's server-side score grant for global
+// boards, for cells (and other servers) with their service credential:
+// POST /internal/v1/leaderboards/{name}/scores. Clients never submit scores.
+const LeaderboardScoresPath = "/internal/v1/leaderboards/{name}/scores"
+
+// LeaderboardScoreGrant is the body of a score grant: value is combined
+// with the player's score by the board's operator, exactly once per
+// idempotency key, player and board.
+type LeaderboardScoreGrant struct {
+	PlayerID       string `json:"player_id"`
+	Value          int64  `json:"value"`
+	IdempotencyKey string `json:"idempotency_key"`
+	// At is when the score was reached (it picks the season and orders
+	// ties); zero means now.
+	At time.Time `json:"at,omitzero"`
+}

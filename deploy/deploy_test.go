@@ -43,6 +43,8 @@ func decodeStrict(t *testing.T, name string, data []byte) []any {
 		switch head.APIVersion + "/" + head.Kind {
 		case "v1/Namespace":
 			obj = &corev1.Namespace{}
+		case "v1/ConfigMap":
+			obj = &corev1.ConfigMap{}
 		case "v1/Service":
 			obj = &corev1.Service{}
 		case "v1/PersistentVolumeClaim":
@@ -310,7 +312,7 @@ func dashboardExprs(t *testing.T) []string {
 func TestDashboard(t *testing.T) {
 	exprs := dashboardExprs(t)
 	for _, want := range []string{"atoll_fleet_players_connected", "atoll_matchmaking_queue_wait_seconds", "atoll_fleet_allocation_duration_seconds",
-		"atoll_fleet_servers", "atoll_federation_consumer_pending"} {
+		"atoll_fleet_servers", "atoll_federation_consumer_lag"} {
 		found := false
 		for _, e := range exprs {
 			found = found || strings.Contains(e, want)

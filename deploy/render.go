@@ -26,7 +26,12 @@ const (
 	relayHTTPPort = 8070
 	// dataDir is where every stateful process keeps its volume.
 	dataDir = "/var/lib/atoll"
+	// topologyDir is where the topology ConfigMap is mounted.
+	topologyDir = "/etc/atoll/topology"
 )
+
+// TopologyConfigMap is the ConfigMap holding the topology files.
+const TopologyConfigMap = "atoll-topology"
 
 // Sizes and timings of the rendered objects.
 const (
@@ -70,6 +75,13 @@ func Render(w World) (map[string][]byte, error) {
 	}
 	files := map[string][]any{}
 	files["global/core.yaml"] = globalObjects(w, ns)
+	if len(w.Topology) > 0 {
+		files["global/topology.yaml"] = []any{corev1.ConfigMap{
+			TypeMeta:   meta("ConfigMap", "v1"),
+			ObjectMeta: objectMeta(TopologyConfigMap, ns, labels("topology", "topology")),
+			Data:       w.Topology,
+		}}
+	}
 	for _, r := range w.Regions {
 		for _, c := range r.Cells {
 			files[path.Join("regions", r.ID, "cell-"+c.ID+".yaml")] = cellObjects(w, ns, r, c)
@@ -177,6 +189,18 @@ func pvc(name, size string) corev1.PersistentVolumeClaim {
 	}
 }
 
+// topologyVolume is the topology ConfigMap as a read-only volume; the
+// relays' and the core's watchers pick its updates up without a restart.
+func topologyVolume() corev1.Volume {
+	return corev1.Volume{Name: "topology", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: TopologyConfigMap},
+	}}}
+}
+
+func topologyMount() corev1.VolumeMount {
+	return corev1.VolumeMount{Name: "topology", MountPath: topologyDir, ReadOnly: true}
+}
+
 func int32p(v int32) *int32 { return &v }
 func int64p(v int64) *int64 { return &v }
 
@@ -210,6 +234,11 @@ func globalObjects(w World, ns string) []any {
 			secretEnv("ATOLL_CELL_TOKENS", GlobalSecret, "cell-tokens"),
 			secretEnv("ATOLL_PII_KEYS", GlobalSecret, "pii-keys"),
 			secretEnv("ATOLL_PII_INDEX_KEY", GlobalSecret, "pii-index-key"),
+			// The embedded hub: cells join it as leaves with their own
+			// passwords ("cell-id=secret,...").
+			env("ATOLL_HUB_LEAF_ADDR", fmt.Sprintf("0.0.0.0:%d", hubLeafPort)),
+			secretEnv("ATOLL_HUB_CELLS", GlobalSecret, "hub-cells"),
+			env("ATOLL_TOPOLOGY_DIR", topologyDir),
 		},
 		Ports: []corev1.ContainerPort{
 			{Name: "http", ContainerPort: globalHTTPPort, Protocol: corev1.ProtocolTCP},
@@ -219,7 +248,7 @@ func globalObjects(w World, ns string) []any {
 		ReadinessProbe:  probe("/readyz", globalHTTPPort, 5),
 		Resources:       resources("1", "1Gi", "4", "4Gi"),
 		SecurityContext: hardened(),
-		VolumeMounts:    []corev1.VolumeMount{{Name: "data", MountPath: dataDir}},
+		VolumeMounts:    []corev1.VolumeMount{{Name: "data", MountPath: dataDir}, topologyMount()},
 	}
 	dep := appsv1.Deployment{
 		TypeMeta:   meta("Deployment", "apps/v1"),
@@ -239,7 +268,7 @@ func globalObjects(w World, ns string) []any {
 					SecurityContext:               &corev1.PodSecurityContext{FSGroup: int64p(65532)},
 					Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
 						PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim.Name},
-					}}},
+					}}, topologyVolume()},
 				},
 			},
 		},
@@ -284,6 +313,8 @@ func cellObjects(w World, ns string, r Region, c Cell) []any {
 		fieldEnv("ATOLL_GAME_HOST", "status.podIP"),
 		env("ATOLL_LOG_LEVEL", "info"),
 		secretEnv("ATOLL_SERVICE_TOKEN", CellSecret(c.ID), "service-token"),
+		// The cell's leaf password at the hub (its entry in hub-cells).
+		secretEnv("ATOLL_HUB_SECRET", CellSecret(c.ID), "hub-secret"),
 	}
 	if c.WarmServers > 0 {
 		envs = append(envs, env("ATOLL_WARM_SERVERS", strconv.Itoa(c.WarmServers)))
@@ -344,25 +375,27 @@ func relayObjects(w World, ns string, r Region, rl Relay) []any {
 	name := "atoll-relay-" + rl.ID
 	l := labels("relay", rl.ID)
 	l["atoll.gg/region"] = r.ID
+	podLabels := map[string]string{"atoll.gg/weight": strconv.Itoa(max(rl.Weight, 1))}
+	for k, v := range l {
+		podLabels[k] = v
+	}
 	port := rl.BeaconPort
 	if port == 0 {
 		port = DefaultBeaconPort
 	}
-	weight := rl.Weight
-	if weight == 0 {
-		weight = 1
-	}
 	container := corev1.Container{
 		Name: "relay", Image: w.Image, Args: []string{"relay"},
 		Env: []corev1.EnvVar{
+			// The region, public URL and weight come from the relay's
+			// entry in the topology.
 			env("ATOLL_RELAY_ID", rl.ID),
-			env("ATOLL_REGION", r.ID),
+			env("ATOLL_TOPOLOGY_DIR", topologyDir),
 			env("ATOLL_HTTP_ADDR", fmt.Sprintf("0.0.0.0:%d", relayHTTPPort)),
 			env("ATOLL_BEACON_ADDR", fmt.Sprintf("0.0.0.0:%d", port)),
-			env("ATOLL_GLOBAL_URL", w.GlobalURL),
-			env("ATOLL_WEIGHT", strconv.Itoa(weight)),
+			env("ATOLL_GLOBAL_ISSUER", w.GlobalURL),
 			env("ATOLL_LOG_LEVEL", "info"),
 		},
+		VolumeMounts: []corev1.VolumeMount{topologyMount()},
 		Ports: []corev1.ContainerPort{
 			{Name: "http", ContainerPort: relayHTTPPort, Protocol: corev1.ProtocolTCP},
 			{Name: "beacon", ContainerPort: port, Protocol: corev1.ProtocolUDP},
@@ -379,11 +412,12 @@ func relayObjects(w World, ns string, r Region, rl Relay) []any {
 			Replicas: int32p(2),
 			Selector: &metav1.LabelSelector{MatchLabels: l},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: l, Annotations: scrapeAnnotations(relayHTTPPort)},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: scrapeAnnotations(relayHTTPPort)},
 				Spec: corev1.PodSpec{
 					Containers:                    []corev1.Container{container},
 					TerminationGracePeriodSeconds: int64p(serviceTerminationGrace),
 					AutomountServiceAccountToken:  new(bool),
+					Volumes:                       []corev1.Volume{topologyVolume()},
 				},
 			},
 		},

@@ -23,6 +23,11 @@ type World struct {
 	GlobalReplicas int32
 	// Regions are rendered one folder each. At least one.
 	Regions []Region
+	// Topology are the topology folder's files by name (see topology/),
+	// rendered into the ConfigMap TopologyConfigMap that the core (GET
+	// /topology, POST /route) and the relays read. Nil means no ConfigMap:
+	// the operator provides one by that name.
+	Topology map[string]string
 }
 
 // Region is one region's part of the world.
@@ -50,7 +55,8 @@ type Relay struct {
 	ID string
 	// BeaconPort is the UDP ping beacon's port; zero means DefaultBeaconPort.
 	BeaconPort int32
-	// Weight is the relay's capacity weight in routing; zero means 1.
+	// Weight is the relay's capacity weight in routing; zero means 1. The
+	// relay reads it from the topology; it is shown on the pods' labels.
 	Weight int
 }
 

@@ -20,7 +20,8 @@ func (s *Server) addLeaderboards(ctx context.Context) error {
 			return err
 		}
 	}
-	lb, err := leaderboard.New(ctx, leaderboard.Config{DB: s.DB, Definitions: defs, Verifier: s.Verifier, Log: s.log})
+	lb, err := leaderboard.New(ctx, leaderboard.Config{DB: s.DB, Definitions: defs, Verifier: s.Verifier,
+		CellTokens: s.cfg.CellTokens, Log: s.log})
 	if err != nil {
 		return err
 	}

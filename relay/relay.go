@@ -187,6 +187,13 @@ func (r *Relay) Start(ctx context.Context) (err error) {
 	r.wg.Add(1)
 	go func() { defer r.wg.Done(); r.Routing.Run(runCtx) }()
 
+	// The forwarder exists before the beacon runs: the beacon reads its
+	// load from the first probe on.
+	if r.cfg.Forward.Enabled() {
+		if r.forward, err = newForwarder(r.cfg.Forward, r.Routing.Topology.World, region.ID, r.remoteKeys, r.Registry, r.log); err != nil {
+			return err
+		}
+	}
 	if r.Beacon, err = beacon.New(beacon.Config{
 		Addr: r.cfg.BeaconAddr, RelayID: r.cfg.RelayID, RegionID: region.ID, Workers: r.cfg.BeaconWorkers,
 		Load: r.load, Registry: r.Registry, Log: r.log,
@@ -207,10 +214,7 @@ func (r *Relay) Start(ctx context.Context) (err error) {
 	mux.Handle("GET /metrics", obs.MetricsHandler(r.Registry))
 	mux.Handle("GET "+beacon.PathPing, beacon.PingHandler(beacon.PingConfig{RelayID: r.cfg.RelayID, RegionID: region.ID, Load: r.load}))
 	r.Routing.Routes(mux)
-	if r.cfg.Forward.Enabled() {
-		if r.forward, err = newForwarder(r.cfg.Forward, r.Routing.Topology.World, region.ID, r.remoteKeys, r.Registry, r.log); err != nil {
-			return err
-		}
+	if r.forward != nil {
 		r.forward.routes(mux)
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); r.forward.run(runCtx) }()

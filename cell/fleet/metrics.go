@@ -14,6 +14,7 @@ type metrics struct {
 	eventSinkFailures prometheus.Counter
 	telemetry         *prometheus.CounterVec
 	serversDesc       *prometheus.Desc
+	playersDesc       *prometheus.Desc
 	fleet             *Fleet
 }
 
@@ -46,7 +47,17 @@ func newMetrics(f *Fleet, reg prometheus.Registerer) *metrics {
 			Help: "Game servers' telemetry events by result (stored, dropped with no sink, failed to store).",
 		}, []string{"result"}),
 		serversDesc: prometheus.NewDesc("atoll_fleet_servers", "Game servers by state.", []string{"state"}, nil),
-		fleet:       f,
+		playersDesc: prometheus.NewDesc("atoll_fleet_players_connected",
+			"Players connected to the cell's game servers now (as the servers report them).", nil, nil),
+		fleet: f,
+	}
+	// Every known label value exists from the start, so dashboards and
+	// alerts see a 0 rather than no series before the first failure.
+	for _, r := range []string{"ok", "no_capacity", "invalid", "error"} {
+		m.allocations.WithLabelValues(r)
+	}
+	for _, r := range []string{"start_failed", "crash", "start_timeout", "unhealthy"} {
+		m.failures.WithLabelValues(r)
 	}
 	if reg != nil {
 		reg.MustRegister(m.allocations, m.allocLatency, m.failures, m.eventsDropped, m.eventSinkFailures, m.telemetry, m)
@@ -55,17 +66,22 @@ func newMetrics(f *Fleet, reg prometheus.Registerer) *metrics {
 }
 
 // Describe implements prometheus.Collector for the per-state gauge.
-func (m *metrics) Describe(ch chan<- *prometheus.Desc) { ch <- m.serversDesc }
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) { ch <- m.serversDesc; ch <- m.playersDesc }
 
 // Collect counts servers by state at scrape time, so the hot paths never
 // update a gauge.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counts := map[State]int{StateStarting: 0, StateReady: 0, StateAllocated: 0, StateShutdown: 0, StateUnhealthy: 0}
+	players := 0
 	m.fleet.mu.RLock()
 	for _, s := range m.fleet.servers {
 		counts[s.state]++
+		if s.state == StateAllocated {
+			players += len(s.connected)
+		}
 	}
 	m.fleet.mu.RUnlock()
+	ch <- prometheus.MustNewConstMetric(m.playersDesc, prometheus.GaugeValue, float64(players))
 	for st, n := range counts {
 		ch <- prometheus.MustNewConstMetric(m.serversDesc, prometheus.GaugeValue, float64(n), string(st))
 	}

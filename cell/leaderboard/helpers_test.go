@@ -67,7 +67,7 @@ type testKeys struct {
 	verifier *tokens.Verifier
 }
 
-func newKeys(t *testing.T) testKeys {
+func newKeys(t testing.TB) testKeys {
 	t.Helper()
 	ring := tokens.NewKeyRing()
 	iss, err := tokens.NewIssuer(tokens.IssuerConfig{Keys: ring, Issuer: testIssuer, Audience: testAudience})

@@ -2,10 +2,12 @@ package leaderboard
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/atollgg/atoll/contract"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestRebuildMatchesReference feeds random matches through a real embedded
@@ -122,4 +124,56 @@ func TestErasureSurvivesRestart(t *testing.T) {
 	t.Cleanup(func() { stopBus(t, b) })
 	s = startService(t, b, keys)
 	sameBoards(t, s, ref.sorted(defs))
+}
+
+// TestInvalidEventSkipped: an undecodable or invalid match.completed on the
+// stream is counted and skipped; the boards move past it and keep applying.
+func TestInvalidEventSkipped(t *testing.T) {
+	keys := newKeys(t)
+	b := startBus(t, t.TempDir())
+	t.Cleanup(func() { stopBus(t, b) })
+	reg := prometheus.NewRegistry()
+	s := startService(t, b, keys, func(c *Config) { c.Registry = reg })
+	ctx := context.Background()
+	for i, body := range []string{`{`, `{"session_id":"x","players":[{"player_id":"p"}]}`} {
+		ack, err := b.Publish(ctx, contract.KindMatchCompleted, []byte(body), fmt.Sprintf("bad-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitSeq(t, s, ack.Sequence)
+	}
+	p := players(1)[0]
+	waitSeq(t, s, publish(t, b, contract.MatchCompleted{CellID: testCell, SessionID: "ok", GameMode: "duel", EndedAt: t0,
+		Players: []contract.PlayerResult{{PlayerID: p, Score: 4}}}))
+	if got := counted(t, reg, "invalid"); got != 2 {
+		t.Fatalf("invalid events counted: %v, want 2", got)
+	}
+	if got := counted(t, reg, "applied"); got != 1 {
+		t.Fatalf("applied events counted: %v, want 1", got)
+	}
+	ref := reference{}
+	ref.apply(testDefs(), contract.MatchCompleted{GameMode: "duel", EndedAt: t0, Players: []contract.PlayerResult{{PlayerID: p, Score: 4}}}, nil)
+	sameBoards(t, s, ref.sorted(testDefs()))
+}
+
+// counted reads atoll_leaderboard_events_total{result} from reg.
+func counted(t *testing.T, reg *prometheus.Registry, result string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "atoll_leaderboard_events_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/atollgg/atoll/internal/rank"
 	"github.com/atollgg/atoll/internal/tokens"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Buckets of the cell's JetStream that boards keep their state in.
@@ -41,6 +42,9 @@ const (
 	// the cell's stream keeps events (7 days), so a replay never restores
 	// an erased player.
 	DefaultErasedTTL = 8 * 24 * time.Hour
+	// consumeRetryDelay paces retries after a consumer error (the ordered
+	// consumer resets itself) so a lasting failure does not spin a core.
+	consumeRetryDelay = 250 * time.Millisecond
 	// snapshotTimeout bounds writing one snapshot.
 	snapshotTimeout = time.Minute
 	// maxEventBytes bounds a match.completed body the boards decode: a
@@ -71,6 +75,8 @@ type Config struct {
 	ErasedTTL time.Duration
 	// Now is the clock that picks the current season; nil means time.Now.
 	Now func() time.Time
+	// Registry receives the boards' metrics; nil means none are exported.
+	Registry prometheus.Registerer
 }
 
 // Service is a cell's regional leaderboards.
@@ -82,6 +88,7 @@ type Service struct {
 	api    *boardapi.API
 	snaps  jetstream.ObjectStore
 	erased jetstream.KeyValue
+	m      *metrics
 
 	mu        sync.Mutex    // guards following
 	lastSeq   uint64        // the last stream sequence applied
@@ -120,6 +127,7 @@ func New(cfg Config) (*Service, error) {
 			s.defs[defs[i].Name] = &defs[i]
 		}
 	}
+	s.m = newMetrics(s, cfg.Registry)
 	var err error
 	if s.api, err = boardapi.New(boardapi.Config{Scope: contract.ScopeRegional, Definitions: defs, Boards: s.boards,
 		Verifier: cfg.Verifier, Log: s.log, Now: cfg.Now}); err != nil {
@@ -166,14 +174,25 @@ func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	from := s.lastSeq + 1
 	s.mu.Unlock()
-	cons, err := s.cfg.JS.OrderedConsumer(ctx, contract.CellStreamName(s.cfg.CellID), jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{contract.CellSubject(s.cfg.CellID, contract.KindMatchCompleted)},
+	// Caught up means past the last match.completed stored when Start
+	// began: on a busy cell the consumer may never see zero pending.
+	stream := contract.CellStreamName(s.cfg.CellID)
+	subject := contract.CellSubject(s.cfg.CellID, contract.KindMatchCompleted)
+	st, err := s.cfg.JS.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("leaderboard replay: %w", err)
+	}
+	var target uint64
+	switch last, err := st.GetLastMsgForSubject(ctx, subject); {
+	case err == nil:
+		target = last.Sequence
+	case !errors.Is(err, jetstream.ErrMsgNotFound):
+		return fmt.Errorf("leaderboard replay: %w", err)
+	}
+	cons, err := s.cfg.JS.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subject},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
 	})
-	if err != nil {
-		return fmt.Errorf("leaderboard replay consumer: %w", err)
-	}
-	info, err := cons.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("leaderboard replay consumer: %w", err)
 	}
@@ -184,17 +203,18 @@ func (s *Service) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	caughtUp := make(chan struct{})
-	if info.NumPending == 0 {
+	ready := target < from
+	if ready {
 		close(caughtUp)
 	}
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); <-runCtx.Done(); it.Stop() }()
-	go func() { defer s.wg.Done(); s.consume(it, info.NumPending == 0, caughtUp) }()
+	go func() { defer s.wg.Done(); s.consume(runCtx, it, ready, target, caughtUp) }()
 	go func() { defer s.wg.Done(); s.snapshotLoop(runCtx) }()
 	select {
 	case <-caughtUp:
 		s.Prune()
-		s.log.Info("regional leaderboards ready", "boards", len(s.defs), "replayed_from", from, "last_seq", s.LastSeq())
+		s.log.Info("regional leaderboards ready", "boards", len(s.defs), "replayed_from", from, "replayed_to", target)
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("leaderboard replay: %w", ctx.Err())
@@ -202,14 +222,19 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // consume applies events in stream order until the iterator stops.
-func (s *Service) consume(it jetstream.MessagesContext, ready bool, caughtUp chan struct{}) {
+func (s *Service) consume(ctx context.Context, it jetstream.MessagesContext, ready bool, target uint64, caughtUp chan struct{}) {
 	for {
 		msg, err := it.Next()
 		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
 				return
 			}
 			s.log.Warn("leaderboard consumer", "err", err)
+			select { // the ordered consumer recreates itself; do not spin meanwhile
+			case <-time.After(consumeRetryDelay):
+			case <-ctx.Done():
+				return
+			}
 			continue
 		}
 		md, err := msg.Metadata()
@@ -218,7 +243,7 @@ func (s *Service) consume(it jetstream.MessagesContext, ready bool, caughtUp cha
 			continue
 		}
 		s.applyMsg(md.Sequence.Stream, msg.Data())
-		if !ready && md.NumPending == 0 {
+		if !ready && (md.Sequence.Stream >= target || md.NumPending == 0) {
 			ready = true
 			close(caughtUp)
 		}
@@ -234,12 +259,14 @@ func (s *Service) applyMsg(seq uint64, data []byte) {
 	if err != nil {
 		// An event no board can use: skip it, never stall the boards.
 		s.log.Warn("skipping invalid match.completed", "seq", seq, "err", err)
+		s.m.events.WithLabelValues("invalid").Inc()
 		s.mu.Lock()
 		s.advance(seq)
 		s.mu.Unlock()
 		return
 	}
 	s.Apply(seq, ev)
+	s.m.events.WithLabelValues("applied").Inc()
 }
 
 func validate(ev contract.MatchCompleted, size int) error {

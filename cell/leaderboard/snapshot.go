@@ -135,6 +135,9 @@ func (s *Service) snapshotLoop(ctx context.Context) {
 			s.Prune()
 			if err := s.Snapshot(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("leaderboard snapshot", "err", err)
+				s.m.snapshots.WithLabelValues("error").Inc()
+			} else if err == nil {
+				s.m.snapshots.WithLabelValues("ok").Inc()
 			}
 		}
 	}

@@ -26,7 +26,7 @@ var commands = map[string]command{
 	"dev":        {"run a local development stack and walk through it", runDev},
 	"loadtest":   {"load-test an Atoll deployment and report throughput and latency", runLoadtest},
 	"relay":      {"run a relay (ping beacon, routing, forwarded play)", runRelay},
-	"topology":   {"validate a topology folder (atoll topology validate DIR)", runTopology},
+	"topology":   {"validate a topology folder or render its Kubernetes manifests (atoll topology validate|render)", runTopology},
 }
 
 func main() {

@@ -19,11 +19,16 @@ var errInvalidTopology = errors.New("the topology does not validate")
 // exit status for CI when there is any.
 func runTopology(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	usage := func() {
-		fmt.Fprintln(stderr, "usage: atoll topology validate DIR\n\nChecks every topology file in DIR (see topology/example) and prints each problem as file:line:column: message; exits 1 if there is any.")
+		fmt.Fprintln(stderr, "usage: atoll topology validate DIR\n       atoll topology render [--image IMAGE] [--global-url URL] [--namespace NS] DIR OUT\n\n"+
+			"validate checks every topology file in DIR (see topology/example) and prints each problem as file:line:column: message; exits 1 if there is any.\n"+
+			"render writes DIR's Kubernetes manifests into OUT (global/ and regions/<region>/; see deploy/RUNBOOK.md).")
 	}
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
 		usage()
 		return flag.ErrHelp
+	}
+	if len(args) > 0 && args[0] == "render" {
+		return runTopologyRender(args[1:], stdout, stderr)
 	}
 	if len(args) != 2 || args[0] != "validate" {
 		usage()

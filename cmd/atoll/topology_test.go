@@ -34,6 +34,7 @@ func TestTopologyValidate(t *testing.T) {
 		{"broken folder fails with file and line", []string{"topology", "validate", broken}, 1, "", "eu-west.yaml:11:14: fallback \"mars\" is not a declared region"},
 		{"missing folder", []string{"topology", "validate", filepath.Join(broken, "nope")}, 1, "", "no such file"},
 		{"no subcommand", []string{"topology"}, 1, "", "usage: atoll topology validate DIR"},
+		{"render without folders", []string{"topology", "render"}, 1, "", "want: render [flags] DIR OUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,6 +49,10 @@ type ProbeConfig struct {
 	Timeout time.Duration
 	// Spacing between a region's probes; zero means DefaultProbeSpacing.
 	Spacing time.Duration
+	// LocalIP is the address probes are sent from; nil means the system's
+	// choice. The dev stack gives each simulated home its own loopback
+	// address.
+	LocalIP net.IP
 }
 
 // ProbeRegions probes every region's beacons over UDP, regions in
@@ -90,6 +94,9 @@ func ProbeRegions(ctx context.Context, top contract.Topology, cfg ProbeConfig) m
 // probeBeacon sends cfg.Probes probes to one beacon and measures them.
 func probeBeacon(ctx context.Context, addr, region string, cfg ProbeConfig) (Measurement, error) {
 	var d net.Dialer
+	if cfg.LocalIP != nil {
+		d.LocalAddr = &net.UDPAddr{IP: cfg.LocalIP}
+	}
 	conn, err := d.DialContext(ctx, "udp", addr)
 	if err != nil {
 		return Measurement{}, fmt.Errorf("probe %s: %w", addr, err)

@@ -348,3 +348,103 @@ func TestAPIAndErasure(t *testing.T) {
 		t.Fatalf("after erasure: %+v", page)
 	}
 }
+
+// TestRefreshFromAnotherReplica: a second replica of the core sees scores
+// the first one wrote once it refreshes, in loaded seasons (the current one
+// and any past season it has read).
+func TestRefreshFromAnotherReplica(t *testing.T) {
+	core := startCore(t)
+	replica, err := leaderboard.New(context.Background(), leaderboard.Config{DB: core.DB, Definitions: testDefs(),
+		Verifier: core.Verifier, Log: obs.Discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	replica.Routes(mux, func(h http.Handler) http.Handler { return h })
+	p := uuid.NewString()
+	apply(t, core, contract.MatchCompleted{SessionID: "r1", GameMode: "5v5", EndedAt: time.Now(), Players: []contract.PlayerResult{{PlayerID: p, Score: 8}}})
+	get := func() int {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/leaderboards/score_best/players/"+p, nil))
+		return rec.Code
+	}
+	if code := get(); code != http.StatusNotFound {
+		t.Fatalf("the replica knew the score before refreshing: %d", code)
+	}
+	if err := replica.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("after refresh: %d", code)
+	}
+}
+
+// TestScoreGrant: a server-side grant with a service credential counts once
+// per idempotency key; clients' tokens are refused, and bad grants get
+// envelopes.
+func TestScoreGrant(t *testing.T) {
+	core := startCore(t)
+	a := core.Guest(t)
+	path := "/internal/v1/leaderboards/kills_daily/scores"
+	grant := func(key string, value int64) globaltest.Response {
+		return core.Do(t, "POST", path, globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: value, IdempotencyKey: key})
+	}
+	for _, want := range []int64{5, 5, 7} { // a retried key counts once
+		key := "k1"
+		if want == 7 {
+			key = "k2"
+		}
+		resp := grant(key, map[string]int64{"k1": 5, "k2": 2}[key])
+		globaltest.MustStatus(t, resp, http.StatusOK)
+		var got contract.LeaderboardPlayer
+		resp.Decode(t, &got)
+		if got.Entry.Score != want || got.Entry.Rank != 1 || got.Total != 1 {
+			t.Fatalf("after grant %s: %+v, want score %d", key, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		name, path, bearer string
+		body               any
+		status             int
+		code               string
+	}{
+		{"player token", path, a.Access, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1, IdempotencyKey: "x"}, 401, "unauthenticated"},
+		{"no credential", path, "", contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1, IdempotencyKey: "x"}, 401, "unauthenticated"},
+		{"regional board", "/internal/v1/leaderboards/regional_kills/scores", globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1, IdempotencyKey: "x"}, 404, "not_found"},
+		{"bad player", path, globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: "bob", Value: 1, IdempotencyKey: "x"}, 400, "invalid_argument"},
+		{"no key", path, globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1}, 400, "invalid_argument"},
+		{"huge value", path, globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1 << 62, IdempotencyKey: "x"}, 400, "invalid_argument"},
+		{"future", path, globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1, IdempotencyKey: "x", At: time.Now().Add(time.Hour)}, 400, "invalid_argument"},
+		{"unknown field", path, globaltest.CellToken, []byte(`{"player_id":"` + a.ID + `","value":1,"idempotency_key":"x","rank":1}`), 400, "invalid_argument"},
+		{"not json", path, globaltest.CellToken, []byte(`{`), 400, "invalid_argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := core.Do(t, "POST", tc.path, tc.bearer, tc.body)
+			if resp.Status != tc.status || resp.ErrorCode() != tc.code {
+				t.Fatalf("%d %s, want %d %s: %s", resp.Status, resp.ErrorCode(), tc.status, tc.code, resp.Body)
+			}
+		})
+	}
+}
+
+// TestPruneApplied: applied rows past AppliedRetention are deleted, newer
+// ones kept.
+func TestPruneApplied(t *testing.T) {
+	core := startCore(t)
+	ctx := context.Background()
+	old, fresh := uuid.NewString(), uuid.NewString()
+	if _, err := core.DB.Pool.Exec(ctx, `INSERT INTO leaderboard_applied (session_id, leaderboard, player_id, applied_at)
+		VALUES ('old', 'kills_daily', $1, now() - INTERVAL '31 days'), ('fresh', 'kills_daily', $2, now() - INTERVAL '29 days')`, old, fresh); err != nil {
+		t.Fatal(err)
+	}
+	n, err := core.Leaderboards.PruneApplied(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d rows, %v; want 1", n, err)
+	}
+	var left []string
+	rows, _ := core.DB.Pool.Query(ctx, `SELECT session_id FROM leaderboard_applied`)
+	left, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(left) != 1 || left[0] != "fresh" {
+		t.Fatalf("left %v %v, want [fresh]", left, err)
+	}
+}

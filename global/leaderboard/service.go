@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atollgg/atoll/contract"
+	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/boardapi"
 	"github.com/atollgg/atoll/internal/db"
 	"github.com/atollgg/atoll/internal/rank"
@@ -31,6 +32,14 @@ const (
 	archiveIdle = 10 * time.Minute
 	// queryTimeout bounds one load or re-read.
 	queryTimeout = 30 * time.Second
+	// AppliedRetention is how long applied rows (match results and grant
+	// keys) are remembered: far beyond the cells' streams' 7-day max age,
+	// so no redelivery outlives its row. A grant retried later counts again.
+	AppliedRetention = 30 * 24 * time.Hour
+	// pruneInterval is how often expired applied rows are deleted.
+	pruneInterval = time.Hour
+	// pruneBatch bounds one delete statement, keeping its transaction short.
+	pruneBatch = 10000
 )
 
 // Config is the global boards' whole configuration.
@@ -41,6 +50,10 @@ type Config struct {
 	Definitions []contract.LeaderboardDefinition
 	// Verifier checks players' access tokens for around=me. Required.
 	Verifier *tokens.Verifier
+	// CellTokens are the service credentials allowed to grant scores
+	// (POST /internal/v1/leaderboards/{name}/scores); empty refuses every
+	// grant.
+	CellTokens authn.Secrets
 	// Log is the logger. Required.
 	Log *slog.Logger
 	// RefreshInterval is how often rows written by other replicas are read;
@@ -117,20 +130,30 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 }
 
 // Routes registers the read API (GET /leaderboards/{name} and
-// GET /leaderboards/{name}/players/{id}) for the global boards.
+// GET /leaderboards/{name}/players/{id}) for the global boards, and the
+// services' score grant (POST /internal/v1/leaderboards/{name}/scores).
 func (s *Service) Routes(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
 	s.api.Routes(mux, wrap)
+	s.grantRoutes(mux, wrap)
 }
 
-// Run refreshes the index from rows other replicas wrote and drops idle
-// past seasons, until ctx ends.
+// Run refreshes the index from rows other replicas wrote, drops idle past
+// seasons and prunes expired applied rows, until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(s.cfg.RefreshInterval)
 	defer t.Stop()
+	prune := time.NewTicker(pruneInterval)
+	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-prune.C:
+			if n, err := s.PruneApplied(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("prune applied leaderboard rows", "err", err)
+			} else if n > 0 {
+				s.log.Info("pruned applied leaderboard rows", "rows", n)
+			}
 		case <-t.C:
 			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("refresh leaderboards", "err", err)
@@ -145,4 +168,22 @@ func orderOf(d *contract.LeaderboardDefinition) rank.Order {
 		return rank.Asc
 	}
 	return rank.Desc
+}
+
+// PruneApplied deletes applied rows older than AppliedRetention, in
+// batches, and returns how many it deleted.
+func (s *Service) PruneApplied(ctx context.Context) (int64, error) {
+	var total int64
+	for {
+		cutoff := s.cfg.Now().Add(-AppliedRetention)
+		tag, err := s.cfg.DB.Pool.Exec(ctx, `DELETE FROM leaderboard_applied WHERE (session_id, leaderboard, player_id) IN
+			(SELECT session_id, leaderboard, player_id FROM leaderboard_applied WHERE applied_at < $1 LIMIT `+fmt.Sprint(pruneBatch)+`)`, cutoff)
+		if err != nil {
+			return total, fmt.Errorf("prune applied leaderboard rows: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < pruneBatch {
+			return total, nil
+		}
+	}
 }

@@ -282,3 +282,61 @@ func TestOrderIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestDeepTree drives a tree several levels deep (inner nodes split and
+// empty out) against the model: many ids, bulk inserts then deletes of most
+// of them, with sampled checks throughout and full checks at the turns.
+func TestDeepTree(t *testing.T) {
+	for _, order := range []Order{Desc, Asc} {
+		rng := rand.New(rand.NewPCG(11, uint64(order)))
+		x := New(order)
+		ref := &reference{order: order, m: map[string]Entry{}}
+		const ids = 30000
+		phase := func(steps, deletePct int) {
+			for range steps {
+				id := fmt.Sprintf("p%05d", rng.IntN(ids))
+				if rng.IntN(100) < deletePct {
+					x.Delete(id)
+					delete(ref.m, id)
+					continue
+				}
+				e := Entry{ID: id, Score: rng.Int64N(500), Updated: rng.Int64N(50)}
+				x.Upsert(e)
+				ref.m[id] = e
+			}
+			want := ref.sorted()
+			if x.Len() != len(want) {
+				t.Fatalf("order %d: len %d, want %d", order, x.Len(), len(want))
+			}
+			i := 0
+			x.Each(func(e Entry) bool {
+				if e != want[i] {
+					t.Fatalf("order %d: rank %d is %+v, want %+v", order, i+1, e, want[i])
+				}
+				i++
+				return true
+			})
+			for range 2000 {
+				k := rng.IntN(len(want) + 1)
+				if k == len(want) {
+					continue
+				}
+				if r, ok := x.Rank(want[k].ID); !ok || r != k+1 {
+					t.Fatalf("order %d: Rank(%s) = %d, want %d", order, want[k].ID, r, k+1)
+				}
+				if e, ok := x.At(k + 1); !ok || e != want[k] {
+					t.Fatalf("order %d: At(%d) = %+v, want %+v", order, k+1, e, want[k])
+				}
+				page := x.Range(k+1, 5)
+				for j := range page {
+					if page[j] != want[k+j] {
+						t.Fatalf("order %d: Range(%d)[%d] = %+v, want %+v", order, k+1, j, page[j], want[k+j])
+					}
+				}
+			}
+		}
+		phase(100000, 5)  // grow to ~30,000 entries: three levels
+		phase(150000, 95) // shrink: leaves and inner nodes empty out
+		phase(100000, 30) // grow again into the sparse tree
+	}
+}

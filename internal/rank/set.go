@@ -125,10 +125,10 @@ func (x *Index) After(key *Entry, n int) (page []Entry, first int, more bool) {
 	first = 1
 	if key != nil {
 		first = x.CountBefore(*key) + 1
-		if _, ok := x.byID[key.ID]; ok && x.byID[key.ID].e == *key {
+		if e, ok := x.byID[key.ID]; ok && e == *key {
 			first++ // the key itself is still ranked: skip it
 		}
 	}
 	page = x.Range(first, n)
-	return page, first, first+len(page)-1 < x.length
+	return page, first, first+len(page)-1 < x.Len()
 }

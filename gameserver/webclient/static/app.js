@@ -212,6 +212,7 @@
         }
         if (!(state.region in lat)) lat[state.region] = latency;
         await api("POST", "/matchmaking/join", state.session.access_token, { game_mode: state.mode, latencies_ms: lat });
+        state.queued = true;
       } catch (e) {
         if (e.status !== 409) throw e; // 409: already queued or matched — follow that ticket
       }
@@ -221,6 +222,22 @@
       fail(state.phase, e);
     }
   }
+
+  // A tab that closes (or navigates away) while queued cancels its ticket,
+  // so nobody is matched with a player who left. keepalive lets the request
+  // outlive the page; a matched ticket is the game server's business.
+  function cancelQueued() {
+    if (!state.queued || !state.session || (state.ticket && state.ticket.status !== "queued")) return;
+    state.queued = false;
+    try {
+      fetch("/matchmaking/ticket", {
+        method: "DELETE", keepalive: true,
+        headers: { Authorization: "Bearer " + state.session.access_token },
+      });
+    } catch (e) { /* the page is going away either way */ }
+  }
+  window.addEventListener("pagehide", cancelQueued);
+  window.addEventListener("beforeunload", cancelQueued);
 
   // waitMatched follows the cell's WebSocket until the ticket is matched;
   // browsers cannot set headers on a WebSocket, so the token goes in the
@@ -241,6 +258,7 @@
           setStatus("Finding a match…", state.mode + " · " + Math.round((st.time_in_queue_ms || 0) / 1000) + " s in queue");
         } else if (st.status === "matched" && st.connect_token && st.server && !st.session_over) {
           done = true;
+          state.queued = false;
           ws.close(1000, "matched");
           resolve(st);
         } else if (st.status === "timed_out" || st.status === "cancelled") {

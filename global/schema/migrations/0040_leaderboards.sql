@@ -23,3 +23,4 @@ CREATE TABLE IF NOT EXISTS leaderboard_applied (
 	PRIMARY KEY (session_id, leaderboard, player_id)
 );
 CREATE INDEX IF NOT EXISTS leaderboard_applied_player ON leaderboard_applied (player_id);
+CREATE INDEX IF NOT EXISTS leaderboard_applied_at ON leaderboard_applied (applied_at);
