@@ -21,7 +21,7 @@ func (s *Server) addLeaderboards(ctx context.Context) error {
 		}
 	}
 	lb, err := leaderboard.New(ctx, leaderboard.Config{DB: s.DB, Definitions: defs, Verifier: s.Verifier,
-		CellTokens: s.cfg.CellTokens, Log: s.log})
+		CellTokens: s.cfg.CellTokens, CellScopes: s.cfg.CellScopes, Log: s.log})
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ if [ "$ATOLL" = 1 ]; then
 	printf 'leaderboards:\n  - name: bench\n    order: desc\n    operator: %s\n    scope: global\n    reset: never\n    field: score\n' \
 		"$atoll_op" >"$work/leaderboards.yaml"
 	service_token="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-	export ATOLL_LEADERBOARDS_FILE="$work/leaderboards.yaml" ATOLL_CELL_TOKENS="bench=$service_token"
+	export ATOLL_LEADERBOARDS_FILE="$work/leaderboards.yaml" ATOLL_CELL_TOKENS="bench=$service_token leaderboards:grant"
 	peer_atoll_start
 	for i in $(seq -w 1 "$PLAYERS"); do
 		curl -s -w '\n' -H 'Content-Type: application/json' -d "{\"device_id\":\"bench-lb-player-$i\"}" \
@@ -78,6 +78,11 @@ if [ "$ATOLL" = 1 ]; then
 	done >"$work/atoll-players"
 	[ "$(wc -l <"$work/atoll-players")" -eq "$PLAYERS" ] ||
 		{ echo "got $(wc -l <"$work/atoll-players") Atoll players for $PLAYERS" >&2; tail -20 "$work/atoll.log" >&2; exit 1; }
+	# One grant by hand first: a refused one shows its error envelope.
+	probe="$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $service_token" -H 'Content-Type: application/json' \
+		-d "{\"player_id\":\"$(head -1 "$work/atoll-players")\",\"value\":1,\"idempotency_key\":\"probe-$$\"}" \
+		"http://127.0.0.1:$ATOLL_PORT/internal/v1/leaderboards/bench/scores")"
+	case "$probe" in *" 200") ;; *) echo "Atoll refused a score grant: $probe" >&2; exit 1 ;; esac
 fi
 # The players: device accounts, their session tokens one a line.
 # -w: the answer has no final newline, and sed keeps it that way.

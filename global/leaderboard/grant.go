@@ -34,7 +34,7 @@ const grantKeyPrefix = "grant:"
 
 // routes registers the score grant, for services with a credential.
 func (s *Service) grantRoutes(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
-	auth := authn.Service(s.cfg.CellTokens)
+	auth := authn.ServiceScoped(s.cfg.CellTokens, s.cfg.CellScopes, authn.ScopeLeaderboardsGrant)
 	mux.Handle("POST "+contract.LeaderboardScoresPath, wrap(httpx.Handle(s.log, auth(s.handleGrant))))
 }
 

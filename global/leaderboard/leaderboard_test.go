@@ -15,6 +15,7 @@ import (
 	"github.com/atollgg/atoll/contract"
 	"github.com/atollgg/atoll/global"
 	"github.com/atollgg/atoll/global/globaltest"
+	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/global/leaderboard"
 	"github.com/atollgg/atoll/internal/dbtest"
 	"github.com/atollgg/atoll/internal/httpx"
@@ -383,11 +384,16 @@ func TestRefreshFromAnotherReplica(t *testing.T) {
 // per idempotency key; clients' tokens are refused, and bad grants get
 // envelopes.
 func TestScoreGrant(t *testing.T) {
-	core := startCore(t)
+	const scorer, scorerToken = "scorer", "scorer-token-0123456789abcdef"
+	core := globaltest.Start(t, func(c *global.Config) {
+		c.Leaderboards = testDefs()
+		c.CellTokens[scorer] = scorerToken
+		c.CellScopes = authn.Scopes{scorer: {Scopes: []string{authn.ScopeLeaderboardsGrant}}}
+	})
 	a := core.Guest(t)
 	path := "/internal/v1/leaderboards/kills_daily/scores"
 	grant := func(key string, value int64) globaltest.Response {
-		return core.Do(t, "POST", path, globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: value, IdempotencyKey: key})
+		return core.Do(t, "POST", path, scorerToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: value, IdempotencyKey: key})
 	}
 	for _, want := range []int64{5, 5, 7} { // a retried key counts once
 		key := "k1"
@@ -408,15 +414,16 @@ func TestScoreGrant(t *testing.T) {
 		status             int
 		code               string
 	}{
+		{"cell credential without the scope", path, globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1, IdempotencyKey: "x"}, 403, "permission_denied"},
 		{"player token", path, a.Access, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1, IdempotencyKey: "x"}, 401, "unauthenticated"},
 		{"no credential", path, "", contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1, IdempotencyKey: "x"}, 401, "unauthenticated"},
-		{"regional board", "/internal/v1/leaderboards/regional_kills/scores", globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1, IdempotencyKey: "x"}, 404, "not_found"},
-		{"bad player", path, globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: "bob", Value: 1, IdempotencyKey: "x"}, 400, "invalid_argument"},
-		{"no key", path, globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1}, 400, "invalid_argument"},
-		{"huge value", path, globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1 << 62, IdempotencyKey: "x"}, 400, "invalid_argument"},
-		{"future", path, globaltest.CellToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1, IdempotencyKey: "x", At: time.Now().Add(time.Hour)}, 400, "invalid_argument"},
-		{"unknown field", path, globaltest.CellToken, []byte(`{"player_id":"` + a.ID + `","value":1,"idempotency_key":"x","rank":1}`), 400, "invalid_argument"},
-		{"not json", path, globaltest.CellToken, []byte(`{`), 400, "invalid_argument"},
+		{"regional board", "/internal/v1/leaderboards/regional_kills/scores", scorerToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1, IdempotencyKey: "x"}, 404, "not_found"},
+		{"bad player", path, scorerToken, contract.LeaderboardScoreGrant{PlayerID: "bob", Value: 1, IdempotencyKey: "x"}, 400, "invalid_argument"},
+		{"no key", path, scorerToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1}, 400, "invalid_argument"},
+		{"huge value", path, scorerToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1 << 62, IdempotencyKey: "x"}, 400, "invalid_argument"},
+		{"future", path, scorerToken, contract.LeaderboardScoreGrant{PlayerID: a.ID, Value: 1, IdempotencyKey: "x", At: time.Now().Add(time.Hour)}, 400, "invalid_argument"},
+		{"unknown field", path, scorerToken, []byte(`{"player_id":"` + a.ID + `","value":1,"idempotency_key":"x","rank":1}`), 400, "invalid_argument"},
+		{"not json", path, scorerToken, []byte(`{`), 400, "invalid_argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := core.Do(t, "POST", tc.path, tc.bearer, tc.body)

@@ -54,6 +54,10 @@ type Config struct {
 	// (POST /internal/v1/leaderboards/{name}/scores); empty refuses every
 	// grant.
 	CellTokens authn.Secrets
+	// CellScopes are the credentials' scopes; a grant needs
+	// authn.ScopeLeaderboardsGrant. Nil gives every credential
+	// authn.DefaultScopes, which do not include it.
+	CellScopes authn.Scopes
 	// Log is the logger. Required.
 	Log *slog.Logger
 	// RefreshInterval is how often rows written by other replicas are read;

@@ -81,6 +81,7 @@ func TestParseCredentials(t *testing.T) {
 		{"eu-1=0123456789abcdef ratings:read", false, "eu-1", Permissions{Scopes: []string{ScopeRatingsRead}}},
 		{"eu-1=0123456789abcdef  results:apply grant:coins:500 grant:tokens:0", false, "eu-1",
 			Permissions{Scopes: []string{ScopeResultsApply}, GrantCaps: map[string]int64{"coins": 500, "tokens": 0}}},
+		{"scorer=0123456789abcdef leaderboards:grant", false, "scorer", Permissions{Scopes: []string{ScopeLeaderboardsGrant}}},
 		{"eu-1=0123456789abcdef admin:all", true, "", Permissions{}},
 		{"eu-1=0123456789abcdef grant:coins", true, "", Permissions{}},
 		{"eu-1=0123456789abcdef grant:coins:-1", true, "", Permissions{}},

@@ -25,6 +25,11 @@ const (
 	// (POST /internal/v1/economy/grants): items, xp and non-premium
 	// currencies up to the credential's per-currency cap.
 	ScopeResultsApply = "results:apply"
+	// ScopeLeaderboardsGrant writes server-side scores to global
+	// leaderboards (POST /internal/v1/leaderboards/{name}/scores). No
+	// credential holds it by default: cells feed boards through their
+	// match results, so only a service that grants scores is given it.
+	ScopeLeaderboardsGrant = "leaderboards:grant"
 	// grantScopePrefix starts a per-currency cap, "grant:<currency>:<max>":
 	// the most one reward may credit of that currency. A cap of 0 forbids
 	// the currency. Premium currencies never take a cap: the economy refuses
@@ -82,7 +87,7 @@ func ParseScopes(fields []string) (Permissions, error) {
 	var p Permissions
 	for _, f := range fields {
 		switch {
-		case f == ScopeRatingsRead || f == ScopeResultsApply:
+		case f == ScopeRatingsRead || f == ScopeResultsApply || f == ScopeLeaderboardsGrant:
 			if !p.Has(f) {
 				p.Scopes = append(p.Scopes, f)
 			}
@@ -100,7 +105,7 @@ func ParseScopes(fields []string) (Permissions, error) {
 			}
 			p.GrantCaps[m[1]] = n
 		default:
-			return p, fmt.Errorf("unknown scope %q (want %s, %s or grant:<currency>:<max>)", f, ScopeRatingsRead, ScopeResultsApply)
+			return p, fmt.Errorf("unknown scope %q (want %s, %s, %s or grant:<currency>:<max>)", f, ScopeRatingsRead, ScopeResultsApply, ScopeLeaderboardsGrant)
 		}
 	}
 	return p, nil
