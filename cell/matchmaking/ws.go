@@ -34,14 +34,18 @@ const (
 	wsPingTimeout  = 10 * time.Second
 	// wsWriteTimeout bounds one write to a client.
 	wsWriteTimeout = 10 * time.Second
-	// MaxWSConnections bounds the cell's WebSockets: each costs two
-	// goroutines and buffers, and far fewer players wait at once.
-	MaxWSConnections = 20_000
+	// DefaultMaxWSConnections bounds the cell's WebSockets unless
+	// Config.MaxWebSockets says otherwise: each costs one goroutine and its
+	// buffers (about 16 KiB of RSS), and far fewer players wait at once.
+	DefaultMaxWSConnections = 20_000
+	// MaxWSConnectionsLimit bounds Config.MaxWebSockets: a million idle
+	// players is about 16 GiB, more than one cell should hold.
+	MaxWSConnectionsLimit = 1_000_000
 	// MaxWSPerPlayer bounds one player's WebSockets: a client and a
 	// reconnecting one, with room to spare.
 	MaxWSPerPlayer = 4
 	// MaxWSPending bounds WebSockets still waiting for their auth message
-	// (they count against MaxWSConnections too): each holds a goroutine for
+	// (they count against Config.MaxWebSockets too): each holds a goroutine for
 	// up to wsAuthTimeout, and honest clients authenticate within a round
 	// trip, so a thousand is a burst of reconnects, not a steady state.
 	MaxWSPending = 1024
@@ -180,7 +184,7 @@ func (c *wsConn) stop() {
 type hub struct {
 	s *Service
 
-	// maxConns and maxPending are MaxWSConnections and MaxWSPending.
+	// maxConns and maxPending are Config.MaxWebSockets and MaxWSPending.
 	maxConns, maxPending int
 
 	mu      sync.Mutex // guards following
@@ -190,8 +194,8 @@ type hub struct {
 	closed  bool
 }
 
-func newHub(s *Service) *hub {
-	return &hub{s: s, conns: map[string]map[*wsConn]struct{}{}, maxConns: MaxWSConnections, maxPending: MaxWSPending}
+func newHub(s *Service, maxConns int) *hub {
+	return &hub{s: s, conns: map[string]map[*wsConn]struct{}{}, maxConns: maxConns, maxPending: MaxWSPending}
 }
 
 // reservePending counts a connection that has yet to authenticate against

@@ -9,7 +9,7 @@ import (
 // TestHubCountsPendingHandshakes: connections that have not authenticated
 // yet count against the connection cap and have a cap of their own.
 func TestHubCountsPendingHandshakes(t *testing.T) {
-	h := newHub(&Service{})
+	h := newHub(&Service{}, DefaultMaxWSConnections)
 	h.maxConns, h.maxPending = 3, 2
 	for i := range 2 {
 		if err := h.reservePending(); err != nil {

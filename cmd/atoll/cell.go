@@ -41,6 +41,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ports := f.String("game-ports", "", "game-server port range min-max, e.g. 7700-7999")
 	warm := f.Int("warm-servers", cell.DefaultWarmServers, "warm buffer of Ready game servers")
 	maxServers := f.Int("max-servers", fleet.DefaultMax, "maximum game servers")
+	maxWS := f.Int("max-websockets", matchmaking.DefaultMaxWSConnections, "most open matchmaking WebSockets, /ws (at most "+strconv.Itoa(matchmaking.MaxWSConnectionsLimit)+")")
 	hb := f.Duration("heartbeat-period", fleet.DefaultHeartbeatPeriod, "game-server heartbeat period")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
 	f.markSecret("service-token", "consul-token")
@@ -56,7 +57,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		GlobalIssuer: *issuer, DataDir: *dataDir, ServiceToken: *service, ConsulAddr: *consul, ConsulToken: *consulToken,
 		NATSPort: *natsPort, NATSHost: *natsHost, HubURL: *hub, ModesFile: *modes, DefaultRating: *rating,
 		MatchInterval: *interval, ConnectTokenTTL: *ctt, GameHost: *gameHost, WarmServers: *warm, MaxServers: *maxServers,
-		HeartbeatPeriod: *hb, Log: log,
+		HeartbeatPeriod: *hb, Log: log, MaxWebSockets: *maxWS,
 		LeaderboardsFile: *leaderboards,
 	}
 	if *gsCmd != "" {
