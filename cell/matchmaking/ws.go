@@ -97,7 +97,7 @@ func DecodeClientMessage(b []byte) (ClientMessage, error) {
 }
 
 // wsConn is one player's WebSocket. It costs one long-lived goroutine
-// (the handler, reading client frames): pings, the token's expiry and
+// (serveWS, reading client frames): pings, the token's expiry and
 // status pushes run on timers and short-lived goroutines, so an idle
 // player holds no second stack (see /work/notes/ccu.md for the figures).
 type wsConn struct {
@@ -111,9 +111,9 @@ type wsConn struct {
 	mu      sync.Mutex // guards following
 	queue   []ServerMessage
 	writing bool           // a flush goroutine is running
-	stopped bool           // the handler has returned: start no goroutines
+	stopped bool           // serveWS has returned: start no goroutines
 	pinger  *time.Timer    // fires the next ping
-	wg      sync.WaitGroup // flush and ping goroutines, waited for by the handler
+	wg      sync.WaitGroup // flush and ping goroutines, waited for by serveWS
 }
 
 // push queues m and starts a flush goroutine unless one is running.
@@ -354,10 +354,19 @@ func (s *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered the client
 	}
-	defer conn.CloseNow()
+	handedOff := false // serveWS owns conn and ctx
+	defer func() {
+		if !handedOff {
+			conn.CloseNow()
+		}
+	}()
 	conn.SetReadLimit(MaxWSMessage)
 	ctx, cancel := context.WithCancel(s.runCtx)
-	defer cancel()
+	defer func() {
+		if !handedOff {
+			cancel()
+		}
+	}()
 
 	if claims == nil {
 		actx, acancel := context.WithTimeout(ctx, wsAuthTimeout)
@@ -388,10 +397,23 @@ func (s *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close(websocket.StatusTryAgainLater, err.Error())
 		return
 	}
+	// The connection is served on a goroutine of its own, and the
+	// handler returns: net/http's serving goroutine then ends, freeing its
+	// stack (grown by the request's handling) and the 4 KiB buffers it
+	// keeps, which would otherwise live as long as the connection. The
+	// service waits for it at shutdown (hub.add counted it).
+	handedOff = true
+	go s.serveWS(ctx, cancel, conn, c, claims.ExpiresAt.Time)
+}
+
+// serveWS serves an authenticated WebSocket until it closes.
+func (s *Service) serveWS(ctx context.Context, cancel context.CancelFunc, conn *websocket.Conn, c *wsConn, expiresAt time.Time) {
+	defer cancel()
+	defer conn.CloseNow()
 	defer s.hub.remove(c)
 	s.metrics.wsConns.Inc()
 	defer s.metrics.wsConns.Dec()
-	// Runs last among the defers: no goroutine of c outlives the handler.
+	// Runs before hub.remove: no goroutine of c outlives serveWS.
 	defer func() { conn.CloseNow(); cancel(); c.stop() }()
 
 	// Shutdown closes the connection with a reason; the read loop below
@@ -402,7 +424,7 @@ func (s *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 	defer stopShutdown()
 	// The connection lives no longer than the token that opened it: a
 	// client reconnects with its refreshed token.
-	expiry := time.AfterFunc(time.Until(claims.ExpiresAt.Time)+tokens.ClockLeeway, func() {
+	expiry := time.AfterFunc(time.Until(expiresAt)+tokens.ClockLeeway, func() {
 		c.spawn(func() { conn.Close(websocket.StatusPolicyViolation, "token expired") })
 	})
 	defer expiry.Stop()
