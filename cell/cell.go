@@ -238,7 +238,7 @@ func (c *Cell) Start(ctx context.Context) (err error) {
 		CellID: c.cfg.CellID, Region: c.cfg.Region, Modes: c.modes,
 		Tickets: ticketsKV, Sessions: c.Sessions, Fleet: c.Fleet, Events: sessionEvents, Ratings: rc, Publisher: c.Bus,
 		Verifier: verifier, ConnectKeys: c.ConnectKeys, Issuer: issuer, ConnectTTL: c.cfg.ConnectTokenTTL,
-		PassInterval: c.cfg.MatchInterval, Log: c.log, Registry: c.Registry, Forward: forward,
+		PassInterval: c.cfg.MatchInterval, MaxWebSockets: c.cfg.MaxWebSockets, Log: c.log, Registry: c.Registry, Forward: forward,
 	})
 	if err != nil {
 		return err

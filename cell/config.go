@@ -108,6 +108,11 @@ type Config struct {
 	// MatchInterval is the matching loop's period (ATOLL_MATCH_INTERVAL);
 	// zero means matchmaking.DefaultPassInterval, at most 250ms.
 	MatchInterval time.Duration
+	// MaxWebSockets bounds the matchmaking WebSockets (/ws) the cell holds
+	// (ATOLL_MAX_WEBSOCKETS); zero means
+	// matchmaking.DefaultMaxWSConnections, at most
+	// matchmaking.MaxWSConnectionsLimit.
+	MaxWebSockets int
 	// ConnectTokenTTL is a connect token's lifetime
 	// (ATOLL_CONNECT_TOKEN_TTL); zero means tokens.DefaultConnectTTL.
 	ConnectTokenTTL time.Duration
@@ -210,6 +215,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.ForwardRelay == "") != (c.ForwardKeyFile == "") {
 		bad("forwarding needs both the relay address (ATOLL_FORWARD_RELAY) and the key file (ATOLL_FORWARD_KEY_FILE)")
+	}
+	if c.MaxWebSockets < 0 || c.MaxWebSockets > matchmaking.MaxWSConnectionsLimit {
+		bad("max websockets %d (ATOLL_MAX_WEBSOCKETS): want 0 to %d", c.MaxWebSockets, matchmaking.MaxWSConnectionsLimit)
 	}
 	if c.ConnectTokenTTL < 0 || c.ConnectTokenTTL > 10*time.Minute {
 		bad("connect token TTL %s (ATOLL_CONNECT_TOKEN_TTL): want 0 to 10m", c.ConnectTokenTTL)

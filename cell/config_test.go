@@ -8,6 +8,7 @@ import (
 
 	"github.com/atollgg/atoll/cell"
 	"github.com/atollgg/atoll/cell/matchmaker"
+	"github.com/atollgg/atoll/cell/matchmaking"
 )
 
 func TestParseModes(t *testing.T) {
@@ -92,6 +93,8 @@ func TestConfigValidate(t *testing.T) {
 		"bad consul":        func(c *cell.Config) { c.ConsulAddr = "consul" },
 		"bad nats port":     func(c *cell.Config) { c.NATSPort = 70000 },
 		"slow matching":     func(c *cell.Config) { c.MatchInterval = time.Second },
+		"negative ws cap":   func(c *cell.Config) { c.MaxWebSockets = -1 },
+		"huge ws cap":       func(c *cell.Config) { c.MaxWebSockets = matchmaking.MaxWSConnectionsLimit + 1 },
 		"bad hub":           func(c *cell.Config) { c.HubURL = "::" },
 		"open nats port":    func(c *cell.Config) { c.NATSPort, c.NATSHost = 4222, "0.0.0.0" },
 		"half nats creds":   func(c *cell.Config) { c.NATSUser = "ops" },

@@ -120,6 +120,9 @@ type Config struct {
 	// PassInterval is the period of the matching loop; zero means
 	// DefaultPassInterval, at most MaxPassInterval.
 	PassInterval time.Duration
+	// MaxWebSockets bounds the open /ws connections; zero means
+	// DefaultMaxWSConnections, at most MaxWSConnectionsLimit.
+	MaxWebSockets int
 	// Log is the logger; nil means slog.Default().
 	Log *slog.Logger
 	// Registry receives the service's metrics; nil leaves them unregistered.
@@ -133,6 +136,9 @@ func (c *Config) check() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.CellID == "" || c.Region == "" {
 		bad("cell id and region are required")
+	}
+	if c.MaxWebSockets < 1 || c.MaxWebSockets > MaxWSConnectionsLimit {
+		bad("max websockets %d: want 1 to %d", c.MaxWebSockets, MaxWSConnectionsLimit)
 	}
 	if len(c.Modes) == 0 {
 		bad("at least one game mode is required")
@@ -197,6 +203,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.PassInterval == 0 {
 		cfg.PassInterval = DefaultPassInterval
 	}
+	if cfg.MaxWebSockets == 0 {
+		cfg.MaxWebSockets = DefaultMaxWSConnections
+	}
 	if err := cfg.check(); err != nil {
 		return nil, fmt.Errorf("matchmaking config: %w", err)
 	}
@@ -228,7 +237,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.metrics = newMetrics(s, cfg.Registry)
 	s.runCtx, s.cancel = context.WithCancel(context.Background())
-	s.hub = newHub(s)
+	s.hub = newHub(s, cfg.MaxWebSockets)
 	return s, nil
 }
 

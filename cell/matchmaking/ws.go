@@ -34,14 +34,18 @@ const (
 	wsPingTimeout  = 10 * time.Second
 	// wsWriteTimeout bounds one write to a client.
 	wsWriteTimeout = 10 * time.Second
-	// MaxWSConnections bounds the cell's WebSockets: each costs two
-	// goroutines and buffers, and far fewer players wait at once.
-	MaxWSConnections = 20_000
+	// DefaultMaxWSConnections bounds the cell's WebSockets unless
+	// Config.MaxWebSockets says otherwise: each costs one goroutine and its
+	// buffers (about 16 KiB of RSS), and far fewer players wait at once.
+	DefaultMaxWSConnections = 20_000
+	// MaxWSConnectionsLimit bounds Config.MaxWebSockets: a million idle
+	// players is about 16 GiB, more than one cell should hold.
+	MaxWSConnectionsLimit = 1_000_000
 	// MaxWSPerPlayer bounds one player's WebSockets: a client and a
 	// reconnecting one, with room to spare.
 	MaxWSPerPlayer = 4
 	// MaxWSPending bounds WebSockets still waiting for their auth message
-	// (they count against MaxWSConnections too): each holds a goroutine for
+	// (they count against Config.MaxWebSockets too): each holds a goroutine for
 	// up to wsAuthTimeout, and honest clients authenticate within a round
 	// trip, so a thousand is a burst of reconnects, not a steady state.
 	MaxWSPending = 1024
@@ -92,43 +96,95 @@ func DecodeClientMessage(b []byte) (ClientMessage, error) {
 	return m, nil
 }
 
-// wsConn is one player's WebSocket.
+// wsConn is one player's WebSocket. It costs one long-lived goroutine
+// (serveWS, reading client frames): pings, the token's expiry and
+// status pushes run on timers and short-lived goroutines, so an idle
+// player holds no second stack (see /work/notes/ccu.md for the figures).
 type wsConn struct {
 	player string
 	cancel context.CancelFunc
-	signal chan struct{} // cap 1: queue has messages
+	// write sends one message; nil in hub tests that only count.
+	write func(ServerMessage) error
+	// fail closes the connection after a failed write.
+	fail func()
 
-	mu    sync.Mutex // guards following
-	queue []ServerMessage
+	mu      sync.Mutex // guards following
+	queue   []ServerMessage
+	writing bool           // a flush goroutine is running
+	stopped bool           // serveWS has returned: start no goroutines
+	pinger  *time.Timer    // fires the next ping
+	wg      sync.WaitGroup // flush and ping goroutines, waited for by serveWS
 }
 
+// push queues m and starts a flush goroutine unless one is running.
 func (c *wsConn) push(m ServerMessage) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if len(c.queue) == wsQueueSize {
 		copy(c.queue, c.queue[1:])
 		c.queue = c.queue[:wsQueueSize-1]
 	}
 	c.queue = append(c.queue, m)
-	c.mu.Unlock()
-	select {
-	case c.signal <- struct{}{}:
-	default:
+	if c.writing || c.stopped || c.write == nil {
+		return
+	}
+	c.writing = true
+	c.wg.Add(1)
+	go c.flush()
+}
+
+// flush writes the queue until it is empty, in order; one runs at a time.
+func (c *wsConn) flush() {
+	defer c.wg.Done()
+	for {
+		c.mu.Lock()
+		q := c.queue
+		c.queue = nil
+		if len(q) == 0 || c.stopped {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		for _, m := range q {
+			if err := c.write(m); err != nil {
+				c.fail()
+				c.mu.Lock()
+				c.writing = false
+				c.mu.Unlock()
+				return
+			}
+		}
 	}
 }
 
-func (c *wsConn) drain() []ServerMessage {
+// spawn runs f in a goroutine the handler waits for, unless it has returned.
+func (c *wsConn) spawn(f func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	q := c.queue
-	c.queue = nil
-	return q
+	if c.stopped {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}
+
+// stop starts no more goroutines and waits for those running.
+func (c *wsConn) stop() {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+	c.wg.Wait()
 }
 
 // hub tracks the open WebSockets by player.
 type hub struct {
 	s *Service
 
-	// maxConns and maxPending are MaxWSConnections and MaxWSPending.
+	// maxConns and maxPending are Config.MaxWebSockets and MaxWSPending.
 	maxConns, maxPending int
 
 	mu      sync.Mutex // guards following
@@ -138,8 +194,8 @@ type hub struct {
 	closed  bool
 }
 
-func newHub(s *Service) *hub {
-	return &hub{s: s, conns: map[string]map[*wsConn]struct{}{}, maxConns: MaxWSConnections, maxPending: MaxWSPending}
+func newHub(s *Service, maxConns int) *hub {
+	return &hub{s: s, conns: map[string]map[*wsConn]struct{}{}, maxConns: maxConns, maxPending: MaxWSPending}
 }
 
 // reservePending counts a connection that has yet to authenticate against
@@ -294,14 +350,23 @@ func (s *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+	conn, err := websocket.Accept(smallBufWriter{w}, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		return // Accept has answered the client
 	}
-	defer conn.CloseNow()
+	handedOff := false // serveWS owns conn and ctx
+	defer func() {
+		if !handedOff {
+			conn.CloseNow()
+		}
+	}()
 	conn.SetReadLimit(MaxWSMessage)
 	ctx, cancel := context.WithCancel(s.runCtx)
-	defer cancel()
+	defer func() {
+		if !handedOff {
+			cancel()
+		}
+	}()
 
 	if claims == nil {
 		actx, acancel := context.WithTimeout(ctx, wsAuthTimeout)
@@ -325,52 +390,74 @@ func (s *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.hub.releasePending()
 		pending = false
 	}
-	c := &wsConn{player: claims.PlayerID(), cancel: cancel, signal: make(chan struct{}, 1)}
+	c := &wsConn{player: claims.PlayerID(), cancel: cancel}
+	c.write = func(m ServerMessage) error { return s.wsWrite(ctx, conn, m) }
+	c.fail = func() { conn.CloseNow() }
 	if err := s.hub.add(c); err != nil {
 		conn.Close(websocket.StatusTryAgainLater, err.Error())
 		return
 	}
+	// The connection is served on a goroutine of its own, and the
+	// handler returns: net/http's serving goroutine then ends, freeing its
+	// stack (grown by the request's handling) and the 4 KiB buffers it
+	// keeps, which would otherwise live as long as the connection. The
+	// service waits for it at shutdown (hub.add counted it).
+	handedOff = true
+	go s.serveWS(ctx, cancel, conn, c, claims.ExpiresAt.Time)
+}
+
+// serveWS serves an authenticated WebSocket until it closes.
+func (s *Service) serveWS(ctx context.Context, cancel context.CancelFunc, conn *websocket.Conn, c *wsConn, expiresAt time.Time) {
+	defer cancel()
+	defer conn.CloseNow()
 	defer s.hub.remove(c)
 	s.metrics.wsConns.Inc()
 	defer s.metrics.wsConns.Dec()
-	c.push(s.statusMessage(c.player))
+	// Runs before hub.remove: no goroutine of c outlives serveWS.
+	defer func() { conn.CloseNow(); cancel(); c.stop() }()
 
-	readErr := make(chan error, 1)
-	go func() { readErr <- s.wsRead(ctx, conn, c) }() // ends when conn closes; waited for below
-	defer func() { conn.CloseNow(); <-readErr }()
-
+	// Shutdown closes the connection with a reason; the read loop below
+	// then returns.
+	stopShutdown := context.AfterFunc(ctx, func() {
+		c.spawn(func() { conn.Close(websocket.StatusGoingAway, "cell shutting down") })
+	})
+	defer stopShutdown()
 	// The connection lives no longer than the token that opened it: a
 	// client reconnects with its refreshed token.
-	expiry := time.NewTimer(time.Until(claims.ExpiresAt.Time) + tokens.ClockLeeway)
+	expiry := time.AfterFunc(time.Until(expiresAt)+tokens.ClockLeeway, func() {
+		c.spawn(func() { conn.Close(websocket.StatusPolicyViolation, "token expired") })
+	})
 	defer expiry.Stop()
-	ping := time.NewTicker(wsPingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			conn.Close(websocket.StatusGoingAway, "cell shutting down")
-			return
-		case err := <-readErr:
-			readErr <- err // for the deferred wait
-			return
-		case <-expiry.C:
-			conn.Close(websocket.StatusPolicyViolation, "token expired")
-			return
-		case <-ping.C:
+	// Pings run on a timer, each in a short-lived goroutine; a ping that
+	// fails (dead peer) closes the connection, which ends the read loop.
+	c.mu.Lock()
+	c.pinger = time.AfterFunc(wsPingInterval, func() {
+		c.spawn(func() {
 			pctx, pcancel := context.WithTimeout(ctx, wsPingTimeout)
 			err := conn.Ping(pctx)
 			pcancel()
 			if err != nil {
+				conn.CloseNow()
 				return
 			}
-		case <-c.signal:
-			for _, m := range c.drain() {
-				if err := s.wsWrite(ctx, conn, m); err != nil {
-					return
-				}
+			c.mu.Lock()
+			if !c.stopped {
+				c.pinger.Reset(wsPingInterval)
 			}
-		}
-	}
+			c.mu.Unlock()
+		})
+	})
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.pinger.Stop()
+		c.mu.Unlock()
+	}()
+	c.push(s.statusMessage(c.player))
+
+	// The read loop uses a context shutdown does not cancel: cancelling
+	// it would drop the connection before the close frame is sent.
+	_ = s.wsRead(context.WithoutCancel(ctx), conn, c)
 }
 
 var (
@@ -381,10 +468,7 @@ var (
 // wsRead handles client messages until the connection fails or a message
 // is malformed, which closes it.
 func (s *Service) wsRead(ctx context.Context, conn *websocket.Conn, c *wsConn) error {
-	lim, err := ratelimit.New(wsFrameRate, 1)
-	if err != nil {
-		return err
-	}
+	var lim *ratelimit.Limiter // made on the first frame: most clients never send one
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
@@ -394,6 +478,11 @@ func (s *Service) wsRead(ctx context.Context, conn *websocket.Conn, c *wsConn) e
 		if err != nil || m.Type != "status" {
 			conn.Close(websocket.StatusPolicyViolation, "malformed message")
 			return errBadClientMessage
+		}
+		if lim == nil {
+			if lim, err = ratelimit.New(wsFrameRate, 1); err != nil {
+				return err
+			}
 		}
 		if ok, _ := lim.Allow("", time.Now()); !ok {
 			conn.Close(websocket.StatusPolicyViolation, "too many messages")

@@ -9,7 +9,7 @@ import (
 // TestHubCountsPendingHandshakes: connections that have not authenticated
 // yet count against the connection cap and have a cap of their own.
 func TestHubCountsPendingHandshakes(t *testing.T) {
-	h := newHub(&Service{})
+	h := newHub(&Service{}, DefaultMaxWSConnections)
 	h.maxConns, h.maxPending = 3, 2
 	for i := range 2 {
 		if err := h.reservePending(); err != nil {
@@ -19,7 +19,7 @@ func TestHubCountsPendingHandshakes(t *testing.T) {
 	if err := h.reservePending(); !errors.Is(err, errHubFull) {
 		t.Fatalf("third pending handshake: %v, want errHubFull", err)
 	}
-	c := &wsConn{player: "p1", cancel: func() {}, signal: make(chan struct{}, 1)}
+	c := &wsConn{player: "p1", cancel: func() {}}
 	if err := h.add(c); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestHubCountsPendingHandshakes(t *testing.T) {
 	if !h.full() {
 		t.Fatal("hub with 1 open and 2 pending of 3 is not full")
 	}
-	if err := h.add(&wsConn{player: "p2", cancel: func() {}, signal: make(chan struct{}, 1)}); !errors.Is(err, errHubFull) {
+	if err := h.add(&wsConn{player: "p2", cancel: func() {}}); !errors.Is(err, errHubFull) {
 		t.Fatalf("add beyond the cap: %v", err)
 	}
 	h.releasePending()

@@ -49,6 +49,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ports := f.String("game-ports", "", "game-server port range min-max, e.g. 7700-7999")
 	warm := f.Int("warm-servers", cell.DefaultWarmServers, "warm buffer of Ready game servers")
 	maxServers := f.Int("max-servers", fleet.DefaultMax, "maximum game servers")
+	maxWS := f.Int("max-websockets", matchmaking.DefaultMaxWSConnections, "most open matchmaking WebSockets, /ws (at most "+strconv.Itoa(matchmaking.MaxWSConnectionsLimit)+")")
 	hb := f.Duration("heartbeat-period", fleet.DefaultHeartbeatPeriod, "game-server heartbeat period")
 	fwdRelay := f.String("forward-relay", "", "host:port of the region's relay; players get it instead of game servers' addresses")
 	fwdKey := f.String("forward-key-file", "", "hex key shared with the region's relays (with --forward-relay)")
@@ -67,7 +68,7 @@ func runCell(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		GlobalIssuer: *issuer, DataDir: *dataDir, ServiceToken: *service, ConsulAddr: *consul, ConsulToken: *consulToken,
 		NATSPort: *natsPort, NATSHost: *natsHost, HubURL: *hub, ModesFile: *modes, DefaultRating: *rating,
 		MatchInterval: *interval, ConnectTokenTTL: *ctt, GameHost: *gameHost, WarmServers: *warm, MaxServers: *maxServers,
-		HeartbeatPeriod: *hb, Log: log,
+		HeartbeatPeriod: *hb, Log: log, MaxWebSockets: *maxWS,
 		LeaderboardsFile: *leaderboards,
 		ForwardRelay:     *fwdRelay, ForwardKeyFile: *fwdKey,
 		NATSUser: *natsUser, NATSPassword: *natsPass, HubSecret: *hubSecret, HubCreds: *hubCreds,
