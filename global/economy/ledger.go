@@ -2,17 +2,15 @@ package economy
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/httpx"
-	"github.com/google/uuid"
+	"github.com/atollgg/atoll/internal/keyset"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -72,11 +70,8 @@ type position struct {
 
 // encodeCursor makes an opaque, URL-safe cursor.
 func encodeCursor(c position) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.at.UnixMicro(), 10) + "." + c.id))
+	return keyset.Encode(c.at, c.id)
 }
-
-// maxCursorLength bounds what decodeCursor reads: a timestamp and a UUID.
-const maxCursorLength = 128
 
 // DecodeCursor parses a cursor from a query string; it is exported for fuzzing.
 func DecodeCursor(s string) (time.Time, string, error) {
@@ -85,27 +80,8 @@ func DecodeCursor(s string) (time.Time, string, error) {
 }
 
 func decodeCursor(s string) (position, error) {
-	bad := httpx.BadRequest("cursor is not one this API returned")
-	if len(s) > maxCursorLength {
-		return position{}, bad
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return position{}, bad
-	}
-	ts, id, ok := strings.Cut(string(raw), ".")
-	if !ok {
-		return position{}, bad
-	}
-	us, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || us < 0 {
-		return position{}, bad
-	}
-	u, err := uuid.Parse(id)
-	if err != nil {
-		return position{}, bad
-	}
-	return position{at: time.UnixMicro(us).UTC(), id: u.String()}, nil
+	at, id, err := keyset.Decode(s)
+	return position{at: at, id: id}, err
 }
 
 // pageParams reads ?limit= and ?cursor=.

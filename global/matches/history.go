@@ -2,16 +2,14 @@ package matches
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/atollgg/atoll/internal/authn"
 	"github.com/atollgg/atoll/internal/httpx"
-	"github.com/google/uuid"
+	"github.com/atollgg/atoll/internal/keyset"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -20,8 +18,6 @@ const (
 	DefaultPageSize = 20
 	// MaxPageSize keeps one page's query and response small.
 	MaxPageSize = 100
-	// maxCursorLength bounds what DecodeCursor reads: a timestamp and a UUID.
-	maxCursorLength = 128
 	// historyTimeout bounds one page's query, so a slow database answers
 	// with an error instead of holding the request.
 	historyTimeout = 5 * time.Second
@@ -82,7 +78,7 @@ type position struct {
 
 // encodeCursor makes an opaque, URL-safe cursor.
 func encodeCursor(c position) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.at.UnixMicro(), 10) + "." + c.id))
+	return keyset.Encode(c.at, c.id)
 }
 
 // DecodeCursor parses a cursor from a query string; it is exported for fuzzing.
@@ -92,27 +88,8 @@ func DecodeCursor(s string) (time.Time, string, error) {
 }
 
 func decodeCursor(s string) (position, error) {
-	bad := httpx.BadRequest("cursor is not one this API returned")
-	if len(s) > maxCursorLength {
-		return position{}, bad
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return position{}, bad
-	}
-	ts, id, ok := strings.Cut(string(raw), ".")
-	if !ok {
-		return position{}, bad
-	}
-	us, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || us < 0 {
-		return position{}, bad
-	}
-	u, err := uuid.Parse(id)
-	if err != nil || len(id) != 36 {
-		return position{}, bad
-	}
-	return position{at: time.UnixMicro(us).UTC(), id: u.String()}, nil
+	at, id, err := keyset.Decode(s)
+	return position{at: at, id: id}, err
 }
 
 // History lists a player's matches, newest first: limit matches after
